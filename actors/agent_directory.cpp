@@ -1,0 +1,169 @@
+// Agent directory: availability list and capability index kept in step with every change.
+#include "actors/agent_directory.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace hive::actors {
+
+agent_entry* agent_directory::find(std::string_view id) {
+  auto i = entries_.find(id);
+  return i == entries_.end() ? nullptr : &i->second;
+}
+
+agent_entry& agent_directory::add(agent_record record) {
+  auto id = record.id;
+  auto [i, added] = entries_.emplace(std::move(id), agent_entry{});
+  assert(added);
+  auto& entry = i->second;
+  entry.record = std::move(record);
+  index_capabilities(entry);
+  update_availability(entry);
+  return entry;
+}
+
+void agent_directory::remove(std::string_view id) {
+  auto i = entries_.find(id);
+  if (i == entries_.end())
+    return;
+  auto& entry = i->second;
+  entry.record.state = agent_state::offline;
+  update_availability(entry);
+  unindex_capabilities(entry);
+  entries_.erase(i);
+}
+
+void agent_directory::apply(agent_entry& entry, const agent_patch& patch, timestamp_ms now) {
+  if (patch.name)
+    entry.record.name = *patch.name;
+  if (patch.metadata_json)
+    entry.record.metadata_json = *patch.metadata_json;
+  if (patch.max_concurrency)
+    entry.record.max_concurrency = *patch.max_concurrency;
+  if (patch.capabilities) {
+    unindex_capabilities(entry);
+    entry.record.capabilities = *patch.capabilities;
+    index_capabilities(entry);
+  }
+  if (patch.state) {
+    // Resuming goes to idle or working depending on the load.
+    auto st = *patch.state;
+    if (st == agent_state::idle && entry.load > 0)
+      st = agent_state::working;
+    entry.record.state = st;
+  }
+  entry.record.updated_at = now;
+  update_availability(entry);
+}
+
+void agent_directory::set_state(agent_entry& entry, agent_state state, timestamp_ms now) {
+  entry.record.state = state;
+  entry.record.updated_at = now;
+  update_availability(entry);
+}
+
+void agent_directory::reserve(agent_entry& entry, timestamp_ms now) {
+  ++entry.load;
+  if (entry.record.state == agent_state::idle) {
+    entry.record.state = agent_state::working;
+    entry.record.updated_at = now;
+  }
+  update_availability(entry);
+}
+
+void agent_directory::release(agent_entry& entry, bool success, double latency_ms, bool counted,
+                              timestamp_ms now) {
+  if (entry.load > 0)
+    --entry.load;
+  auto& rec = entry.record;
+  if (counted) {
+    if (success) {
+      // Running mean over completed tasks.
+      ++rec.tasks_completed;
+      rec.mean_latency_ms += (latency_ms - rec.mean_latency_ms)
+                             / static_cast<double>(rec.tasks_completed);
+    } else {
+      ++rec.tasks_failed;
+    }
+  }
+  if (entry.load == 0 && rec.state == agent_state::working)
+    rec.state = agent_state::idle;
+  rec.updated_at = now;
+  update_availability(entry);
+}
+
+agent_entry* agent_directory::select(const task_record& task, const agent_scorer& scorer,
+                                     size_t sample_limit) {
+  const std::vector<agent_entry*>* pool = &available_;
+  if (!task.required_capabilities.empty()) {
+    // Scan the agents of the rarest required capability.
+    pool = nullptr;
+    for (const auto& req : task.required_capabilities) {
+      auto i = by_capability_.find(req.name);
+      if (i == by_capability_.end())
+        return nullptr;
+      if (pool == nullptr || i->second.size() < pool->size())
+        pool = &i->second;
+    }
+  }
+  if (pool->empty())
+    return nullptr;
+  auto n = pool->size();
+  auto start = rotation_++ % n;
+  agent_entry* best = nullptr;
+  double best_score = 0;
+  size_t sampled = 0;
+  for (size_t k = 0; k < n && sampled < sample_limit; ++k) {
+    auto* entry = (*pool)[(start + k) % n];
+    if (!entry->available() || !meets_requirements(task, entry->record))
+      continue;
+    ++sampled;
+    auto s = scorer.score(task, entry->record, entry->load);
+    if (best == nullptr || s > best_score) {
+      best = entry;
+      best_score = s;
+    }
+  }
+  return best;
+}
+
+std::array<uint64_t, agent_state_count> agent_directory::count_by_state() const {
+  std::array<uint64_t, agent_state_count> out{};
+  for (const auto& kv : entries_)
+    ++out[static_cast<size_t>(kv.second.record.state)];
+  return out;
+}
+
+void agent_directory::update_availability(agent_entry& entry) {
+  bool listed = entry.available_pos != agent_entry::npos;
+  bool should = entry.available();
+  if (should && !listed) {
+    entry.available_pos = available_.size();
+    available_.push_back(&entry);
+  } else if (!should && listed) {
+    auto pos = entry.available_pos;
+    available_[pos] = available_.back();
+    available_[pos]->available_pos = pos;
+    available_.pop_back();
+    entry.available_pos = agent_entry::npos;
+  }
+}
+
+void agent_directory::index_capabilities(agent_entry& entry) {
+  for (const auto& cap : entry.record.capabilities)
+    by_capability_[cap.name].push_back(&entry);
+}
+
+void agent_directory::unindex_capabilities(agent_entry& entry) {
+  for (const auto& cap : entry.record.capabilities) {
+    auto i = by_capability_.find(cap.name);
+    if (i == by_capability_.end())
+      continue;
+    auto& list = i->second;
+    list.erase(std::remove(list.begin(), list.end(), &entry), list.end());
+    if (list.empty())
+      by_capability_.erase(i);
+  }
+}
+
+} // namespace hive::actors

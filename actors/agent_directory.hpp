@@ -1,0 +1,73 @@
+// The scheduler's view of every agent: records, load, and indexes that make routing cheap.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/routing.hpp"
+#include "runtime/model.hpp"
+
+namespace hive::actors {
+
+struct agent_entry {
+  agent_record record;
+  uint32_t load = 0; ///< tasks assigned and not yet released
+  size_t available_pos = npos;
+  static constexpr size_t npos = static_cast<size_t>(-1);
+
+  /// Accepts work: idle or working, and below max_concurrency.
+  bool available() const noexcept {
+    return (record.state == agent_state::idle || record.state == agent_state::working)
+           && load < record.max_concurrency;
+  }
+};
+
+/// Owned by the scheduler actor; not thread-safe. Entries are ordered by id (= creation order),
+/// which is also the paging order of GET /api/agents.
+class agent_directory {
+public:
+  agent_entry* find(std::string_view id);
+  const std::map<std::string, agent_entry, std::less<>>& entries() const noexcept {
+    return entries_;
+  }
+  size_t size() const noexcept { return entries_.size(); }
+
+  /// Adds an agent (its id must be new).
+  agent_entry& add(agent_record record);
+  void remove(std::string_view id);
+
+  /// Applies a validated patch (name, state, capabilities, max_concurrency, metadata).
+  void apply(agent_entry& entry, const agent_patch& patch, timestamp_ms now);
+  void set_state(agent_entry& entry, agent_state state, timestamp_ms now);
+
+  /// A task was assigned to / finished on the agent. `release` updates the counters.
+  void reserve(agent_entry& entry, timestamp_ms now);
+  void release(agent_entry& entry, bool success, double latency_ms, bool counted,
+               timestamp_ms now);
+
+  /// Picks the best-scoring agent among at most `sample_limit` eligible ones (those with every
+  /// required capability and free capacity), starting the scan at a rotating offset so equal
+  /// agents share the work. Returns nullptr when no agent is eligible now.
+  agent_entry* select(const task_record& task, const agent_scorer& scorer, size_t sample_limit);
+
+  bool any_available() const noexcept { return !available_.empty(); }
+  std::array<uint64_t, agent_state_count> count_by_state() const;
+
+private:
+  void update_availability(agent_entry& entry);
+  void index_capabilities(agent_entry& entry);
+  void unindex_capabilities(agent_entry& entry);
+
+  std::map<std::string, agent_entry, std::less<>> entries_;
+  std::vector<agent_entry*> available_;
+  std::unordered_map<std::string, std::vector<agent_entry*>> by_capability_;
+  size_t rotation_ = 0;
+};
+
+} // namespace hive::actors

@@ -1,0 +1,210 @@
+// The engine: starts the core (recovery, scheduler) and forwards API calls as actor messages.
+#include "actors/engine.hpp"
+
+#include <future>
+
+#include <caf/all.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/scheduler.hpp"
+#include "runtime/config.hpp"
+#include "runtime/log.hpp"
+
+namespace hive::actors {
+
+struct engine::impl {
+  caf::actor_system* sys = nullptr;
+  context_ptr ctx;
+  caf::actor scheduler;
+  bool stopped = false;
+
+  template <class Msg>
+  void tell(Msg&& msg) {
+    caf::anon_send(scheduler, std::forward<Msg>(msg));
+  }
+
+  /// Runs a store read on the read pool and answers through `done`.
+  template <class T, class F>
+  void read(callback<T> done, F fn) {
+    auto db = ctx->db;
+    bool posted = ctx->reads->post([db, done, fn]() mutable { done(fn(*db)); });
+    if (!posted)
+      done(make_error(errc::shutting_down, "the server is shutting down"));
+  }
+};
+
+namespace {
+
+core_settings settings_from(const runtime::config& cfg) {
+  core_settings s;
+  s.async_tasks_max = cfg.performance.async_tasks_max;
+  s.max_agents = cfg.performance.max_agents;
+  s.queue_max = cfg.tasks.queue_max;
+  s.default_timeout_ms = cfg.tasks.default_timeout_ms;
+  s.max_timeout_ms = cfg.tasks.max_timeout_ms;
+  s.retry_base_ms = cfg.tasks.retry_base_ms;
+  s.retry_max_ms = cfg.tasks.retry_max_ms;
+  s.aging_ms = cfg.tasks.aging_ms;
+  s.max_batch = cfg.tasks.max_batch;
+  return s;
+}
+
+} // namespace
+
+result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runtime::config& cfg,
+                                              persistence::store& db,
+                                              const executor_registry& executors) {
+  auto ctx = std::make_shared<core_context>();
+  ctx->settings = settings_from(cfg);
+  ctx->db = &db;
+  ctx->executors = &executors;
+  ctx->retry = retry_policy{ctx->settings.retry_base_ms, ctx->settings.retry_max_ms};
+  ctx->scorer = std::make_unique<heuristic_scorer>();
+  ctx->blocking = std::make_unique<runtime::thread_pool>(
+    std::max(2u, cfg.performance.worker_threads), "hive-exec");
+  ctx->reads = std::make_unique<runtime::thread_pool>(2, "hive-read");
+  ctx->writer = std::make_unique<persistence::write_behind>(db, cfg.database.commit_batch_max);
+
+  // Recovery: everything the scheduler needs to resume where the last run stopped.
+  recovered_state rec;
+  auto agents = db.load_agents();
+  if (!agents)
+    return std::move(agents).err();
+  rec.agents = std::move(*agents);
+  auto unfinished = db.unfinished_tasks();
+  if (!unfinished)
+    return std::move(unfinished).err();
+  rec.unfinished = std::move(*unfinished);
+  auto counts = db.count_tasks();
+  if (!counts)
+    return std::move(counts).err();
+  rec.counts = *counts;
+  auto keys = db.idempotency_keys();
+  if (!keys)
+    return std::move(keys).err();
+  rec.idempotency_keys = std::move(*keys);
+
+  auto ptr = std::make_unique<impl>();
+  ptr->sys = &sys;
+  ptr->ctx = ctx;
+  ptr->scheduler = spawn_scheduler(sys, ctx, std::move(rec));
+  return std::unique_ptr<engine>{new engine(std::move(ptr))};
+}
+
+engine::engine(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {}
+
+engine::~engine() {
+  if (!impl_->stopped)
+    shutdown(std::chrono::milliseconds{0});
+}
+
+void engine::submit(task_record spec, callback<submit_outcome> done) {
+  std::vector<task_record> specs;
+  specs.push_back(std::move(spec));
+  impl_->tell(submit_msg{std::move(specs), false,
+                         [done](result<std::vector<submit_outcome>> res) {
+                           if (!res)
+                             done(std::move(res).err());
+                           else
+                             done(std::move(res->front()));
+                         }});
+}
+
+void engine::submit_batch(std::vector<task_record> specs,
+                          callback<std::vector<submit_outcome>> done) {
+  impl_->tell(submit_msg{std::move(specs), true, std::move(done)});
+}
+
+void engine::get_task(std::string id, callback<task_record> done) {
+  impl_->read<task_record>(std::move(done), [id](persistence::store& db) -> result<task_record> {
+    auto found = db.find_task(id);
+    if (!found)
+      return std::move(found).err();
+    if (!found->has_value())
+      return make_error(errc::not_found, "no task with id " + id, "id");
+    return std::move(**found);
+  });
+}
+
+void engine::list_tasks(persistence::task_filter filter,
+                        callback<std::vector<task_record>> done) {
+  impl_->read<std::vector<task_record>>(std::move(done), [filter](persistence::store& db) {
+    return db.list_tasks(filter);
+  });
+}
+
+void engine::task_events(std::string id, callback<std::vector<task_event>> done) {
+  impl_->read<std::vector<task_event>>(
+    std::move(done), [id](persistence::store& db) -> result<std::vector<task_event>> {
+      auto found = db.find_task(id);
+      if (!found)
+        return std::move(found).err();
+      if (!found->has_value())
+        return make_error(errc::not_found, "no task with id " + id, "id");
+      return db.task_events(id);
+    });
+}
+
+void engine::cancel_task(std::string id, callback<task_record> done) {
+  impl_->tell(cancel_msg{std::move(id), std::move(done)});
+}
+
+void engine::retry_task(std::string id, callback<task_record> done) {
+  impl_->tell(retry_msg{std::move(id), std::move(done)});
+}
+
+void engine::create_agent(agent_record spec, callback<agent_record> done) {
+  impl_->tell(agent_create_msg{std::move(spec), std::move(done)});
+}
+
+void engine::get_agent(std::string id, callback<agent_record> done) {
+  impl_->tell(agent_get_msg{std::move(id), std::move(done)});
+}
+
+void engine::list_agents(agent_query query, callback<std::vector<agent_record>> done) {
+  impl_->tell(agent_list_msg{std::move(query), std::move(done)});
+}
+
+void engine::update_agent(std::string id, agent_patch patch, callback<agent_record> done) {
+  impl_->tell(agent_update_msg{std::move(id), std::move(patch), std::move(done)});
+}
+
+void engine::delete_agent(std::string id, callback<unit_t> done) {
+  impl_->tell(agent_delete_msg{std::move(id), std::move(done)});
+}
+
+void engine::status(callback<hive_status> done) {
+  impl_->tell(status_msg{std::move(done)});
+}
+
+void engine::ready(callback<unit_t> done) {
+  impl_->read<unit_t>(std::move(done), [](persistence::store& db) { return db.ping(); });
+}
+
+const executor_registry& engine::executors() const noexcept {
+  return *impl_->ctx->executors;
+}
+
+void engine::shutdown(std::chrono::milliseconds grace) {
+  if (impl_->stopped)
+    return;
+  impl_->stopped = true;
+  auto& ctx = *impl_->ctx;
+  // 1. Stop dispatching and wait (bounded) for running tasks to finish.
+  auto drained = std::make_shared<std::promise<void>>();
+  auto done = drained->get_future();
+  impl_->tell(drain_msg{ctx.now() + grace.count(), [drained](result<unit_t>) {
+                          drained->set_value();
+                        }});
+  if (done.wait_for(grace + std::chrono::seconds{5}) != std::future_status::ready)
+    runtime::log_warn("engine", "scheduler did not drain in time");
+  // 2. Stop the actors; tasks still running stay `running` in the store and are re-queued
+  //    at the next start.
+  caf::anon_send(impl_->scheduler, stop_atom::value);
+  impl_->scheduler = nullptr;
+  // 3. Flush every state change that was enqueued.
+  ctx.reads->stop();
+  ctx.writer->flush();
+}
+
+} // namespace hive::actors

@@ -1,0 +1,116 @@
+// The core's front door: a plain C++ API over the actor system, used by net/ and app/.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "persistence/store.hpp"
+#include "runtime/error.hpp"
+#include "runtime/model.hpp"
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace hive::runtime {
+struct config;
+} // namespace hive::runtime
+
+namespace hive::actors {
+
+class executor_registry;
+
+/// Receives the answer of an engine call, exactly once, on an actor or pool thread: it must
+/// not block (the HTTP layer posts the answer to the connection's strand).
+template <class T>
+using callback = std::function<void(result<T>)>;
+
+struct submit_outcome {
+  task_record task;
+  bool replayed = false; ///< an earlier task with the same idempotency key
+};
+
+/// Filters of GET /api/agents; results are ordered by id (creation order).
+struct agent_query {
+  std::optional<agent_state> state;
+  std::optional<agent_type> type;
+  std::optional<std::string> capability;
+  std::string after_id; ///< cursor
+  size_t limit = 100;
+};
+
+struct hive_status {
+  uint64_t agents_total = 0;
+  std::array<uint64_t, agent_state_count> agents_by_state{};
+  persistence::task_counts tasks_by_status{};
+  std::array<uint64_t, priority_levels> queue_depth_by_priority{}; ///< waiting for an agent
+  uint64_t live_task_actors = 0;
+  uint64_t running_tasks = 0;
+  uint64_t agent_restarts = 0;
+  timestamp_ms started_at = 0;
+  timestamp_ms now = 0;
+  std::string store;
+  std::vector<std::string> task_types;
+};
+
+/// Owns the scheduler actor (which owns agents and tasks), the write-behind committer and
+/// the pool for blocking reads. Every call is thread-safe and returns at once; the answer
+/// comes through the callback.
+class engine {
+public:
+  /// Recovers agents and unfinished tasks from the store, then starts serving. `db` and
+  /// `executors` must outlive the engine.
+  static result<std::unique_ptr<engine>> start(caf::actor_system& sys, const runtime::config& cfg,
+                                               persistence::store& db,
+                                               const executor_registry& executors);
+  ~engine();
+
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  // -- tasks ----------------------------------------------------------------
+
+  /// Validates, admits and durably stores a task; answers after the commit.
+  void submit(task_record spec, callback<submit_outcome> done);
+  /// All or nothing: one invalid task refuses the whole batch.
+  void submit_batch(std::vector<task_record> specs, callback<std::vector<submit_outcome>> done);
+  void get_task(std::string id, callback<task_record> done);
+  void list_tasks(persistence::task_filter filter, callback<std::vector<task_record>> done);
+  void task_events(std::string id, callback<std::vector<task_event>> done);
+  void cancel_task(std::string id, callback<task_record> done);
+  /// Re-queues a failed, dead or cancelled task.
+  void retry_task(std::string id, callback<task_record> done);
+
+  // -- agents ---------------------------------------------------------------
+
+  void create_agent(agent_record spec, callback<agent_record> done);
+  void get_agent(std::string id, callback<agent_record> done);
+  void list_agents(agent_query query, callback<std::vector<agent_record>> done);
+  void update_agent(std::string id, agent_patch patch, callback<agent_record> done);
+  void delete_agent(std::string id, callback<unit_t> done);
+
+  // -- hive -----------------------------------------------------------------
+
+  void status(callback<hive_status> done);
+  /// Ok while the store answers.
+  void ready(callback<unit_t> done);
+  const executor_registry& executors() const noexcept;
+
+  /// Stops dispatching, lets running tasks finish for up to `grace`, persists what is left
+  /// and flushes the store. Blocks; call once, from the thread that owns the engine.
+  void shutdown(std::chrono::milliseconds grace);
+
+  struct impl;
+
+private:
+  explicit engine(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace hive::actors

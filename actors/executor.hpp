@@ -1,0 +1,71 @@
+// Executors: the named pieces of work a task's `type` selects, and their registry.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/model.hpp"
+
+namespace hive::actors {
+
+/// How an agent runs an executor.
+enum class execution_mode {
+  inline_call, ///< cheap and non-blocking: called on the agent's actor thread
+  blocking,    ///< may take long or block: called on the blocking thread pool
+};
+
+struct execution_result {
+  bool ok = true;
+  std::string result_json;  ///< JSON value, when ok
+  std::string error;        ///< what went wrong, when not ok
+  bool retryable = true;    ///< false for errors a retry cannot fix (a bad payload)
+  uint32_t ready_after_ms = 0; ///< deliver the result only after this delay (used by `sleep`)
+
+  static execution_result success(std::string json, uint32_t after_ms = 0) {
+    execution_result r;
+    r.result_json = std::move(json);
+    r.ready_after_ms = after_ms;
+    return r;
+  }
+  static execution_result failure(std::string why, bool retryable) {
+    execution_result r;
+    r.ok = false;
+    r.error = std::move(why);
+    r.retryable = retryable;
+    return r;
+  }
+};
+
+/// One kind of work. Implementations are stateless or internally synchronised: one instance
+/// serves every agent, possibly on several threads at once.
+class executor {
+public:
+  virtual ~executor() = default;
+  virtual execution_mode mode(const task_record& task) const = 0;
+  /// Runs the task; must not throw for bad input (answer a non-retryable failure instead).
+  virtual execution_result run(const task_record& task) const = 0;
+};
+
+/// Executors by name. Filled at start by explicit calls (see register_builtin_executors);
+/// read-only afterwards, so it is shared across threads without locks.
+class executor_registry {
+public:
+  void add(std::string name, std::shared_ptr<const executor> impl);
+  const executor* find(std::string_view name) const noexcept;
+  std::vector<std::string> names() const; ///< sorted
+  /// Marks `alias` as another name for `name` (which must be registered).
+  void alias(std::string alias, std::string_view name);
+
+private:
+  std::map<std::string, std::shared_ptr<const executor>, std::less<>> executors_;
+};
+
+/// Registers `echo`, `sleep`, `nlp.analyze` and `test` (the performance guide's load-test type,
+/// an alias of `echo`).
+void register_builtin_executors(executor_registry& registry);
+
+} // namespace hive::actors

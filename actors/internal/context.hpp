@@ -1,0 +1,51 @@
+// What every actor of the core shares: settings, store, committer, executors, pools, clock.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "actors/executor.hpp"
+#include "actors/routing.hpp"
+#include "actors/task_lifecycle.hpp"
+#include "persistence/store.hpp"
+#include "persistence/write_behind.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/thread_pool.hpp"
+
+namespace hive::actors {
+
+/// The settings the actors use, copied from runtime::config at start.
+struct core_settings {
+  uint32_t async_tasks_max = 10000;
+  uint32_t max_agents = 100000;
+  uint32_t queue_max = 100000;
+  uint32_t default_timeout_ms = 30000;
+  uint32_t max_timeout_ms = 3600000;
+  uint32_t retry_base_ms = 200;
+  uint32_t retry_max_ms = 30000;
+  uint32_t aging_ms = 5000;
+  uint32_t max_batch = 1000;
+  size_t routing_sample = 32;    ///< eligible agents scored per decision at most
+  size_t dispatch_scan = 256;    ///< queued tasks looked at per dispatch at most
+  uint32_t agent_flush_ms = 500; ///< how often changed agent counters are written
+};
+
+/// Shared (by shared_ptr) by the scheduler, task and agent actors; outlives all of them.
+/// Everything in it is thread-safe or immutable.
+struct core_context {
+  core_settings settings;
+  persistence::store* db = nullptr;
+  std::unique_ptr<persistence::write_behind> writer;
+  const executor_registry* executors = nullptr;
+  std::unique_ptr<runtime::thread_pool> blocking; ///< long executors
+  std::unique_ptr<runtime::thread_pool> reads;    ///< store reads for the API
+  const runtime::clock* clock = &runtime::system_clock::instance();
+  std::unique_ptr<agent_scorer> scorer;
+  retry_policy retry{200, 30000};
+
+  timestamp_ms now() const noexcept { return clock->now(); }
+};
+
+using context_ptr = std::shared_ptr<core_context>;
+
+} // namespace hive::actors

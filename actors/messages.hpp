@@ -1,0 +1,151 @@
+// The core's actor protocol: every message the scheduler, task and agent actors exchange.
+//
+// All of these are local messages (they carry callbacks and shared pointers), allowed through
+// CAF_ALLOW_UNSAFE_MESSAGE_TYPE. Messages that cross nodes get inspect() and a type-id block
+// when the cluster arrives.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/engine.hpp"
+#include "actors/executor.hpp"
+
+namespace hive::actors {
+
+/// A task's record, owned by its task actor. The spec fields (type, priority, requirements,
+/// payload) never change after admission, so the scheduler may read them through this
+/// pointer; the life fields are written only by the task actor.
+using task_ptr = std::shared_ptr<task_record>;
+
+// -- engine -> scheduler ------------------------------------------------------
+
+struct submit_msg {
+  std::vector<task_record> specs;
+  bool batch = false; ///< name fields as tasks[i].x in errors
+  callback<std::vector<submit_outcome>> reply;
+};
+struct cancel_msg {
+  std::string id;
+  callback<task_record> reply;
+};
+struct retry_msg {
+  std::string id;
+  callback<task_record> reply;
+};
+struct agent_create_msg {
+  agent_record spec;
+  callback<agent_record> reply;
+};
+struct agent_get_msg {
+  std::string id;
+  callback<agent_record> reply;
+};
+struct agent_list_msg {
+  agent_query query;
+  callback<std::vector<agent_record>> reply;
+};
+struct agent_update_msg {
+  std::string id;
+  agent_patch patch;
+  callback<agent_record> reply;
+};
+struct agent_delete_msg {
+  std::string id;
+  callback<unit_t> reply;
+};
+struct status_msg {
+  callback<hive_status> reply;
+};
+/// Stop dispatching; `reply` once nothing runs or `deadline` passed.
+struct drain_msg {
+  timestamp_ms deadline;
+  callback<unit_t> reply;
+};
+
+// -- write-behind -> scheduler --------------------------------------------------
+
+/// The transaction holding newly admitted tasks finished (ok or not). `outcomes` are the
+/// answers prepared at submission (copies), `fresh` the tasks to start once committed.
+struct admitted_msg {
+  std::vector<submit_outcome> outcomes;
+  std::vector<task_ptr> fresh;
+  result<unit_t> commit = unit;
+  callback<std::vector<submit_outcome>> reply;
+};
+
+// -- task actor <-> scheduler ---------------------------------------------------
+
+/// The task needs an agent (first attempt or a retry).
+struct ready_msg {
+  task_ptr task;
+  caf::actor handle;
+};
+/// The scheduler picked `agent` for the task.
+struct assign_msg {
+  std::string agent_id;
+  caf::actor agent;
+};
+/// The attempt on `agent_id` is over. `counted`: it says something about the agent (not a
+/// cancellation).
+struct release_msg {
+  std::string task_id;
+  std::string agent_id;
+  bool success;
+  double latency_ms;
+  bool counted;
+};
+/// The task reached a terminal state; its actor is gone.
+struct finished_msg {
+  std::string task_id;
+  task_status status;
+};
+/// Asked by a pending task for one dependency; answered (with a task_status) once that task
+/// is terminal.
+using await_dep_atom = caf::atom_constant<caf::atom("await_dep")>;
+
+// -- scheduler -> task actor ----------------------------------------------------
+
+/// Cancel the task; `reply` with its record afterwards.
+struct task_cancel_msg {
+  callback<task_record> reply;
+};
+
+// -- task actor -> agent actor --------------------------------------------------
+
+/// Request: run the task, answer an execution_result.
+using run_atom = caf::atom_constant<caf::atom("run")>;
+/// Internal to the agent: a deferred result is due.
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+/// Internal to the task: the retry backoff elapsed.
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+/// Engine -> scheduler: stop every agent and task actor, then quit.
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+/// Internal to the scheduler: time to write changed agents / check the drain.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+} // namespace hive::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::task_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::execution_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::submit_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::cancel_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::retry_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::agent_create_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::agent_get_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::agent_list_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::agent_update_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::agent_delete_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::status_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::drain_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::admitted_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::ready_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::assign_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::release_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::finished_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::task_cancel_msg)

@@ -1,0 +1,37 @@
+// Scoring (task, agent) pairs: the seam where the learned model plugs in later.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/model.hpp"
+
+namespace hive::actors {
+
+/// Scores how well `agent` suits `task`; higher is better. Called on the scheduler actor for
+/// each eligible candidate (it already has every required capability and free capacity).
+/// Implementations must be cheap (microseconds) and must not block.
+class agent_scorer {
+public:
+  virtual ~agent_scorer() = default;
+  virtual double score(const task_record& task, const agent_record& agent,
+                       uint32_t load) const = 0;
+};
+
+/// The built-in scorer: proficiency in what the task needs (50%), the agent's observed success
+/// rate with Laplace smoothing (30%) and its free capacity (20%).
+class heuristic_scorer final : public agent_scorer {
+public:
+  double score(const task_record& task, const agent_record& agent, uint32_t load) const override;
+
+  /// Mean proficiency over the task's required capabilities; without requirements, the
+  /// proficiency in a capability named like the task type, else 0.5.
+  static double proficiency_term(const task_record& task, const agent_record& agent);
+
+  /// (completed + 1) / (completed + failed + 2).
+  static double success_rate(const agent_record& agent);
+};
+
+/// True if `agent` has every capability `task` requires, at or above its minimum.
+bool meets_requirements(const task_record& task, const agent_record& agent) noexcept;
+
+} // namespace hive::actors

@@ -1,0 +1,95 @@
+// Wiring of one Hive server, in the order the layers stack up.
+#include "app/server.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/engine.hpp"
+#include "actors/executor.hpp"
+#include "net/api.hpp"
+#include "net/http_server.hpp"
+#include "persistence/store.hpp"
+#include "runtime/actor_system_setup.hpp"
+#include "runtime/log.hpp"
+
+namespace hive::app {
+
+struct server::impl {
+  runtime::config cfg;
+  std::unique_ptr<persistence::store> db;
+  actors::executor_registry executors;
+  std::unique_ptr<caf::actor_system_config> sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::unique_ptr<actors::engine> core;
+  std::unique_ptr<net::http_server> http;
+  bool stopped = false;
+};
+
+result<std::unique_ptr<server>>
+server::start(const runtime::config& cfg, void (*extra_executors)(actors::executor_registry&)) {
+  auto ptr = std::make_unique<impl>();
+  ptr->cfg = cfg;
+  // L1: the store (runs migrations).
+  auto db = persistence::open_store(cfg.database.url, cfg.database.synchronous);
+  if (!db)
+    return std::move(db).err();
+  ptr->db = std::move(*db);
+  // L2: executors, the actor system and the engine (recovers agents and tasks).
+  actors::register_builtin_executors(ptr->executors);
+  if (extra_executors != nullptr)
+    extra_executors(ptr->executors);
+  ptr->sys_cfg = std::make_unique<caf::actor_system_config>();
+  runtime::configure_actor_system(*ptr->sys_cfg, cfg);
+  ptr->sys = std::make_unique<caf::actor_system>(*ptr->sys_cfg);
+  auto core = actors::engine::start(*ptr->sys, cfg, *ptr->db, ptr->executors);
+  if (!core)
+    return std::move(core).err();
+  ptr->core = std::move(*core);
+  // L3: the HTTP frontend.
+  net::api_options api_opts;
+  api_opts.max_batch = cfg.tasks.max_batch;
+  net::http_server_options http_opts;
+  http_opts.host = cfg.server.host;
+  http_opts.port = cfg.server.port;
+  http_opts.max_connections = cfg.server.max_connections;
+  http_opts.keep_alive_timeout_secs = cfg.server.keep_alive_timeout_secs;
+  http_opts.request_timeout_secs = cfg.server.request_timeout_secs;
+  http_opts.max_body_bytes = cfg.server.max_body_bytes;
+  http_opts.io_threads = cfg.server.io_threads;
+  auto http = net::http_server::start(http_opts, net::make_api_handler(*ptr->core, api_opts));
+  if (!http) {
+    ptr->core->shutdown(std::chrono::milliseconds{0});
+    return std::move(http).err();
+  }
+  ptr->http = std::move(*http);
+  return std::unique_ptr<server>{new server(std::move(ptr))};
+}
+
+server::server(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {}
+
+server::~server() {
+  stop();
+}
+
+uint16_t server::port() const noexcept {
+  return impl_->http->port();
+}
+
+actors::engine& server::engine() noexcept {
+  return *impl_->core;
+}
+
+void server::stop() {
+  auto& s = *impl_;
+  if (s.stopped)
+    return;
+  s.stopped = true;
+  s.http->stop_accepting();
+  s.core->shutdown(std::chrono::seconds{s.cfg.server.shutdown_grace_secs});
+  s.http->stop();
+  s.core.reset();
+  s.sys.reset(); // waits for the remaining actors
+  s.db.reset();
+}
+
+} // namespace hive::app

@@ -1,0 +1,363 @@
+// The HTTP API: routes requests to engine calls and encodes the answers.
+#include "net/api.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+
+#include "actors/executor.hpp"
+#include "net/error_mapping.hpp"
+#include "net/json_codec.hpp"
+
+namespace hive::net {
+namespace {
+
+using actors::engine;
+
+/// Splits "/api/tasks/ID/events" into {"api", "tasks", "ID", "events"}.
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (pos < path.size()) {
+    if (path[pos] == '/') {
+      ++pos;
+      continue;
+    }
+    auto end = path.find('/', pos);
+    if (end == std::string_view::npos)
+      end = path.size();
+    out.push_back(path.substr(pos, end - pos));
+    pos = end;
+  }
+  return out;
+}
+
+http_response json(unsigned status, std::string body) {
+  http_response res;
+  res.status = status;
+  res.body = std::move(body);
+  return res;
+}
+
+/// Everything one request needs to answer, shared by the callbacks.
+struct call {
+  http_request req;
+  responder respond;
+
+  void fail(const error& err) const { respond(error_response(err, req.request_id)); }
+
+  template <class T, class Encode>
+  actors::callback<T> answer(unsigned status, Encode encode) const {
+    auto self = *this;
+    return [self, status, encode](result<T> res) {
+      if (!res)
+        self.fail(res.err());
+      else
+        self.respond(json(status, encode(*res)));
+    };
+  }
+};
+
+bool is_json(const http_request& req) {
+  auto ct = std::string_view{req.content_type};
+  auto semi = ct.find(';');
+  if (semi != std::string_view::npos)
+    ct = ct.substr(0, semi);
+  while (!ct.empty() && ct.back() == ' ')
+    ct.remove_suffix(1);
+  std::string lowered{ct};
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(), ::tolower);
+  return lowered == "application/json";
+}
+
+/// Requests with a body must declare it JSON.
+bool check_json_body(const call& c) {
+  if (!is_json(c.req)) {
+    c.fail(make_error(errc::unsupported_media_type,
+                      "Content-Type must be application/json, got '"
+                        + (c.req.content_type.empty() ? std::string{"none"} : c.req.content_type)
+                        + "'"));
+    return false;
+  }
+  return true;
+}
+
+/// Reads `limit` and `after` query parameters.
+bool paging(const call& c, size_t& limit, std::string& after) {
+  limit = 100;
+  if (const auto* v = c.req.query_param("limit")) {
+    unsigned x = 0;
+    auto res = std::from_chars(v->data(), v->data() + v->size(), x);
+    if (res.ec != std::errc{} || res.ptr != v->data() + v->size() || x < 1 || x > 1000) {
+      c.fail(make_error(errc::invalid_field, "limit must be a whole number between 1 and 1000",
+                        "limit"));
+      return false;
+    }
+    limit = x;
+  }
+  if (const auto* v = c.req.query_param("after"))
+    after = *v;
+  return true;
+}
+
+/// Adds X-Next-Cursor / Link headers when the page is full.
+template <class T>
+void add_cursor(http_response& res, const std::vector<T>& items, size_t limit,
+                const std::string& path) {
+  if (items.size() < limit || items.empty())
+    return;
+  const auto& last = items.back().id;
+  res.headers.emplace_back("X-Next-Cursor", last);
+  res.headers.emplace_back("Link", "<" + path + "?after=" + last + "&limit="
+                                     + std::to_string(limit) + ">; rel=\"next\"");
+}
+
+class api {
+public:
+  api(engine& core, api_options opts) : core_(core), opts_(std::move(opts)) {}
+
+  void handle(http_request&& req, responder respond) {
+    call c{std::move(req), std::move(respond)};
+    auto parts = segments(c.req.path);
+    const auto& m = c.req.method;
+    auto allow = [&](std::initializer_list<const char*> methods) {
+      for (auto* x : methods)
+        if (m == x)
+          return true;
+      std::string list;
+      for (auto* x : methods)
+        list += (list.empty() ? "" : ", ") + std::string{x};
+      auto res = error_response(
+        make_error(errc::method_not_allowed, m + " is not allowed on " + c.req.path + "; use "
+                                               + list),
+        c.req.request_id);
+      res.headers.emplace_back("Allow", list);
+      c.respond(std::move(res));
+      return false;
+    };
+    auto n = parts.size();
+    if (n == 1 && parts[0] == "health") {
+      if (allow({"GET", "HEAD"}))
+        c.respond(json(200, R"({"status":"ok"})"));
+      return;
+    }
+    if (n == 1 && parts[0] == "ready") {
+      if (allow({"GET", "HEAD"}))
+        ready(c);
+      return;
+    }
+    if (n < 2 || parts[0] != "api")
+      return not_found(c);
+    if (parts[1] == "tasks") {
+      if (n == 2) {
+        if (!allow({"GET", "POST"}))
+          return;
+        return m == "GET" ? list_tasks(c) : submit(c);
+      }
+      if (n == 3 && parts[2] == "batch") {
+        if (allow({"POST"}))
+          submit_batch(c);
+        return;
+      }
+      std::string id{parts[2]};
+      if (n == 3) {
+        if (allow({"GET"}))
+          core_.get_task(id, c.answer<task_record>(200, encode_task));
+        return;
+      }
+      if (n == 4 && parts[3] == "events") {
+        if (allow({"GET"}))
+          core_.task_events(id, c.answer<std::vector<task_event>>(200, encode_events));
+        return;
+      }
+      if (n == 4 && parts[3] == "cancel") {
+        if (allow({"POST"}))
+          core_.cancel_task(id, c.answer<task_record>(200, encode_task));
+        return;
+      }
+      if (n == 4 && parts[3] == "retry") {
+        if (allow({"POST"}))
+          core_.retry_task(id, c.answer<task_record>(202, encode_task));
+        return;
+      }
+      return not_found(c);
+    }
+    if (parts[1] == "agents") {
+      if (n == 2) {
+        if (!allow({"GET", "POST"}))
+          return;
+        return m == "GET" ? list_agents(c) : create_agent(c);
+      }
+      if (n == 3) {
+        if (!allow({"GET", "PATCH", "DELETE"}))
+          return;
+        std::string id{parts[2]};
+        if (m == "GET")
+          return core_.get_agent(id, c.answer<agent_record>(200, encode_agent));
+        if (m == "DELETE")
+          return core_.delete_agent(id, [c](result<unit_t> res) {
+            if (!res)
+              return c.fail(res.err());
+            http_response out;
+            out.status = 204;
+            c.respond(std::move(out));
+          });
+        return update_agent(c, id);
+      }
+      return not_found(c);
+    }
+    if (n == 3 && parts[1] == "hive" && parts[2] == "status") {
+      if (allow({"GET"}))
+        core_.status(c.answer<actors::hive_status>(200, encode_status));
+      return;
+    }
+    not_found(c);
+  }
+
+private:
+  void not_found(const call& c) {
+    c.fail(make_error(errc::not_found, "no route for " + c.req.method + " " + c.req.path));
+  }
+
+  void ready(const call& c) {
+    core_.ready([c](result<unit_t> res) {
+      if (!res)
+        return c.fail(make_error(errc::store_unavailable,
+                                 "the store is not usable: " + res.err().message));
+      c.respond(json(200, R"({"status":"ready"})"));
+    });
+  }
+
+  void submit(const call& c) {
+    if (!check_json_body(c))
+      return;
+    auto spec = decode_task(c.req.body, c.req.idempotency_key, opts_.limits);
+    if (!spec)
+      return c.fail(spec.err());
+    core_.submit(std::move(*spec), [c](result<actors::submit_outcome> res) {
+      if (!res)
+        return c.fail(res.err());
+      auto out = json(res->replayed ? 200 : 201, encode_task(res->task));
+      out.headers.emplace_back("Location", "/api/tasks/" + res->task.id);
+      if (res->replayed)
+        out.headers.emplace_back("Idempotent-Replayed", "true");
+      c.respond(std::move(out));
+    });
+  }
+
+  void submit_batch(const call& c) {
+    if (!check_json_body(c))
+      return;
+    auto specs = decode_task_batch(c.req.body, opts_.max_batch, opts_.limits);
+    if (!specs)
+      return c.fail(specs.err());
+    core_.submit_batch(std::move(*specs), [c](result<std::vector<actors::submit_outcome>> res) {
+      if (!res)
+        return c.fail(res.err());
+      std::vector<task_record> tasks;
+      tasks.reserve(res->size());
+      for (auto& o : *res)
+        tasks.push_back(std::move(o.task));
+      c.respond(json(201, encode_tasks(tasks)));
+    });
+  }
+
+  void list_tasks(const call& c) {
+    persistence::task_filter f;
+    if (!paging(c, f.limit, f.after_id))
+      return;
+    if (const auto* v = c.req.query_param("status")) {
+      task_status st = task_status::pending;
+      if (!from_string(*v, st))
+        return c.fail(make_error(errc::invalid_field,
+                                 "status must be one of pending, queued, running, completed, "
+                                 "failed, cancelled, dead",
+                                 "status"));
+      f.status = st;
+    }
+    if (const auto* v = c.req.query_param("type"))
+      f.type = *v;
+    if (const auto* v = c.req.query_param("agent_id"))
+      f.agent_id = *v;
+    if (const auto* v = c.req.query_param("capability"))
+      f.capability = *v;
+    auto limit = f.limit;
+    core_.list_tasks(std::move(f), [c, limit](result<std::vector<task_record>> res) {
+      if (!res)
+        return c.fail(res.err());
+      auto out = json(200, encode_tasks(*res));
+      add_cursor(out, *res, limit, c.req.path);
+      c.respond(std::move(out));
+    });
+  }
+
+  void create_agent(const call& c) {
+    if (!check_json_body(c))
+      return;
+    auto spec = decode_agent(c.req.body, opts_.limits);
+    if (!spec)
+      return c.fail(spec.err());
+    core_.create_agent(std::move(*spec), [c](result<agent_record> res) {
+      if (!res)
+        return c.fail(res.err());
+      auto out = json(201, encode_agent(*res));
+      out.headers.emplace_back("Location", "/api/agents/" + res->id);
+      c.respond(std::move(out));
+    });
+  }
+
+  void list_agents(const call& c) {
+    actors::agent_query q;
+    if (!paging(c, q.limit, q.after_id))
+      return;
+    if (const auto* v = c.req.query_param("state")) {
+      agent_state st = agent_state::idle;
+      if (!from_string(*v, st))
+        return c.fail(make_error(errc::invalid_field,
+                                 "state must be one of idle, working, paused, failed, offline",
+                                 "state"));
+      q.state = st;
+    }
+    if (const auto* v = c.req.query_param("type")) {
+      agent_type t = agent_type::worker;
+      if (!from_string(*v, t))
+        return c.fail(make_error(errc::invalid_field,
+                                 "type must be one of worker, specialist, coordinator, learner",
+                                 "type"));
+      q.type = t;
+    }
+    if (const auto* v = c.req.query_param("capability"))
+      q.capability = *v;
+    auto limit = q.limit;
+    core_.list_agents(std::move(q), [c, limit](result<std::vector<agent_record>> res) {
+      if (!res)
+        return c.fail(res.err());
+      auto out = json(200, encode_agents(*res));
+      add_cursor(out, *res, limit, c.req.path);
+      c.respond(std::move(out));
+    });
+  }
+
+  void update_agent(const call& c, const std::string& id) {
+    if (!check_json_body(c))
+      return;
+    auto patch = decode_agent_patch(c.req.body, opts_.limits);
+    if (!patch)
+      return c.fail(patch.err());
+    core_.update_agent(id, std::move(*patch), c.answer<agent_record>(200, encode_agent));
+  }
+
+  engine& core_;
+  api_options opts_;
+};
+
+} // namespace
+
+http_handler make_api_handler(actors::engine& core, api_options opts) {
+  auto impl = std::make_shared<api>(core, std::move(opts));
+  return [impl](http_request&& req, responder respond) {
+    impl->handle(std::move(req), std::move(respond));
+  };
+}
+
+} // namespace hive::net

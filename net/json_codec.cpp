@@ -1,0 +1,599 @@
+// JSON codecs of the HTTP API. Every Get*() is guarded by an Is*() (RapidJSON asserts otherwise).
+#include "net/json_codec.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <ctime>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "runtime/ids.hpp"
+
+namespace hive::net {
+namespace {
+
+using value = rapidjson::Value;
+using writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+error bad_field(std::string field, std::string message) {
+  return make_error(errc::invalid_field, field + " " + message, std::move(field));
+}
+
+result<unit_t> parse(std::string_view body, rapidjson::Document& doc) {
+  if (body.empty())
+    return make_error(errc::malformed_json, "request body is empty; expected a JSON object");
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError())
+    return make_error(errc::malformed_json,
+                      std::string{"malformed JSON at offset "} + std::to_string(doc.GetErrorOffset())
+                        + ": " + rapidjson::GetParseError_En(doc.GetParseError()));
+  return unit;
+}
+
+std::string to_json_text(const value& v) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  v.Accept(w);
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+const value* member(const value& obj, const char* name) {
+  auto it = obj.FindMember(name);
+  if (it == obj.MemberEnd() || it->value.IsNull())
+    return nullptr;
+  return &it->value;
+}
+
+result<std::string> get_string(const value& obj, const char* name, const std::string& prefix,
+                               size_t max_bytes, bool required) {
+  const value* v = member(obj, name);
+  if (v == nullptr) {
+    if (required)
+      return bad_field(prefix + name, "is required");
+    return std::string{};
+  }
+  if (!v->IsString())
+    return bad_field(prefix + name, "must be a string");
+  if (v->GetStringLength() > max_bytes)
+    return bad_field(prefix + name, "must be at most " + std::to_string(max_bytes) + " bytes");
+  return std::string{v->GetString(), v->GetStringLength()};
+}
+
+result<double> get_unit_interval(const value& v, const std::string& field) {
+  if (!v.IsNumber())
+    return bad_field(field, "must be a number between 0 and 1");
+  double x = v.GetDouble();
+  if (!(x >= 0.0 && x <= 1.0))
+    return bad_field(field, "must be between 0 and 1");
+  return x;
+}
+
+result<uint32_t> get_uint(const value& v, const std::string& field, uint32_t lo, uint32_t hi) {
+  if (!v.IsUint() || v.GetUint() < lo || v.GetUint() > hi)
+    return bad_field(field, "must be a whole number between " + std::to_string(lo) + " and "
+                              + std::to_string(hi));
+  return v.GetUint();
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+result<std::vector<capability>> decode_capabilities(const value& v, const std::string& field,
+                                                    const codec_limits& limits) {
+  if (!v.IsArray())
+    return bad_field(field, "must be an array of {name, proficiency, learning_rate}");
+  if (v.Size() > limits.max_capabilities)
+    return bad_field(field, "has more than " + std::to_string(limits.max_capabilities)
+                              + " entries");
+  std::vector<capability> out;
+  for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+    auto item_field = field + "[" + std::to_string(i) + "]";
+    capability cap;
+    const auto& item = v[i];
+    if (item.IsString()) {
+      cap.name.assign(item.GetString(), item.GetStringLength());
+    } else if (item.IsObject()) {
+      auto name = get_string(item, "name", item_field + ".", limits.max_name_bytes, true);
+      if (!name)
+        return std::move(name).err();
+      cap.name = std::move(*name);
+      if (const value* p = member(item, "proficiency")) {
+        auto x = get_unit_interval(*p, item_field + ".proficiency");
+        if (!x)
+          return std::move(x).err();
+        cap.proficiency = *x;
+      }
+      if (const value* p = member(item, "learning_rate")) {
+        auto x = get_unit_interval(*p, item_field + ".learning_rate");
+        if (!x)
+          return std::move(x).err();
+        cap.learning_rate = *x;
+      }
+    } else {
+      return bad_field(item_field, "must be an object {name, proficiency, learning_rate}");
+    }
+    if (cap.name.empty())
+      return bad_field(item_field + ".name", "must not be empty");
+    for (const auto& prev : out)
+      if (prev.name == cap.name)
+        return bad_field(item_field + ".name", "repeats capability '" + cap.name + "'");
+    out.push_back(std::move(cap));
+  }
+  return out;
+}
+
+result<task_record> decode_task_value(const value& obj, const std::string& prefix,
+                                      std::string_view header_key, const codec_limits& limits) {
+  if (!obj.IsObject())
+    return make_error(errc::invalid_field, prefix.empty() ? "task must be a JSON object"
+                                                          : prefix + " must be a JSON object",
+                      prefix);
+  task_record t;
+  auto type = get_string(obj, "type", prefix, limits.max_name_bytes, true);
+  if (!type)
+    return std::move(type).err();
+  if (type->empty())
+    return bad_field(prefix + "type", "must not be empty");
+  t.type = std::move(*type);
+  auto description = get_string(obj, "description", prefix, 64 * 1024, false);
+  if (!description)
+    return std::move(description).err();
+  t.description = std::move(*description);
+  if (const value* p = member(obj, "payload")) {
+    if (!p->IsObject())
+      return bad_field(prefix + "payload", "must be a JSON object");
+    t.payload_json = to_json_text(*p);
+  }
+  if (const value* p = member(obj, "priority")) {
+    if (p->IsString()) {
+      if (!from_string(lower(std::string{p->GetString(), p->GetStringLength()}), t.priority))
+        return bad_field(prefix + "priority", "must be one of low, medium, high, critical (or 0-3)");
+    } else if (p->IsUint() && p->GetUint() <= 3) {
+      t.priority = static_cast<priority>(p->GetUint());
+    } else {
+      return bad_field(prefix + "priority", "must be one of low, medium, high, critical (or 0-3)");
+    }
+  }
+  if (const value* p = member(obj, "required_capabilities")) {
+    auto field = prefix + "required_capabilities";
+    if (!p->IsArray())
+      return bad_field(field, "must be an array of {name, min_proficiency}");
+    if (p->Size() > limits.max_capabilities)
+      return bad_field(field, "has more than " + std::to_string(limits.max_capabilities)
+                                + " entries");
+    for (rapidjson::SizeType i = 0; i < p->Size(); ++i) {
+      auto item_field = field + "[" + std::to_string(i) + "]";
+      const auto& item = (*p)[i];
+      capability_requirement req;
+      if (item.IsString()) {
+        req.name.assign(item.GetString(), item.GetStringLength());
+      } else if (item.IsObject()) {
+        auto name = get_string(item, "name", item_field + ".", limits.max_name_bytes, true);
+        if (!name)
+          return std::move(name).err();
+        req.name = std::move(*name);
+        if (const value* m = member(item, "min_proficiency")) {
+          auto x = get_unit_interval(*m, item_field + ".min_proficiency");
+          if (!x)
+            return std::move(x).err();
+          req.min_proficiency = *x;
+        }
+      } else {
+        return bad_field(item_field, "must be an object {name, min_proficiency}");
+      }
+      if (req.name.empty())
+        return bad_field(item_field + ".name", "must not be empty");
+      t.required_capabilities.push_back(std::move(req));
+    }
+  }
+  if (const value* p = member(obj, "depends_on")) {
+    auto field = prefix + "depends_on";
+    if (!p->IsArray())
+      return bad_field(field, "must be an array of task ids");
+    if (p->Size() > limits.max_dependencies)
+      return bad_field(field, "has more than " + std::to_string(limits.max_dependencies)
+                                + " entries");
+    for (rapidjson::SizeType i = 0; i < p->Size(); ++i) {
+      const auto& item = (*p)[i];
+      if (!item.IsString() || !runtime::looks_like_id({item.GetString(), item.GetStringLength()}))
+        return bad_field(field + "[" + std::to_string(i) + "]", "must be a task id");
+      t.depends_on.emplace_back(item.GetString(), item.GetStringLength());
+    }
+  }
+  if (const value* p = member(obj, "timeout_ms")) {
+    auto x = get_uint(*p, prefix + "timeout_ms", 1, 86'400'000);
+    if (!x)
+      return std::move(x).err();
+    t.timeout_ms = *x;
+  }
+  if (const value* p = member(obj, "max_retries")) {
+    auto x = get_uint(*p, prefix + "max_retries", 0, limits.max_retries);
+    if (!x)
+      return std::move(x).err();
+    t.max_retries = *x;
+  }
+  auto key = get_string(obj, "idempotency_key", prefix, limits.max_name_bytes, false);
+  if (!key)
+    return std::move(key).err();
+  t.idempotency_key = std::move(*key);
+  if (!header_key.empty()) {
+    if (header_key.size() > limits.max_name_bytes)
+      return bad_field("Idempotency-Key", "must be at most "
+                                            + std::to_string(limits.max_name_bytes) + " bytes");
+    if (!t.idempotency_key.empty() && t.idempotency_key != header_key)
+      return bad_field(prefix + "idempotency_key", "differs from the Idempotency-Key header");
+    t.idempotency_key = std::string{header_key};
+  }
+  return t;
+}
+
+// -- encoding -------------------------------------------------------------------
+
+void put(writer& w, const char* key, std::string_view s) {
+  w.Key(key);
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void put_or_null(writer& w, const char* key, std::string_view s) {
+  w.Key(key);
+  if (s.empty())
+    w.Null();
+  else
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void put_time(writer& w, const char* key, timestamp_ms at) {
+  w.Key(key);
+  if (at == 0) {
+    w.Null();
+    return;
+  }
+  auto text = format_time(at);
+  w.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+void put_raw(writer& w, const char* key, const std::string& json, rapidjson::Type type) {
+  w.Key(key);
+  if (json.empty())
+    w.Null();
+  else
+    w.RawValue(json.c_str(), json.size(), type);
+}
+
+void write_task(writer& w, const task_record& t) {
+  w.StartObject();
+  put(w, "id", t.id);
+  put(w, "type", t.type);
+  put(w, "description", t.description);
+  put_raw(w, "payload", t.payload_json, rapidjson::kObjectType);
+  put(w, "priority", to_string(t.priority));
+  w.Key("required_capabilities");
+  w.StartArray();
+  for (const auto& req : t.required_capabilities) {
+    w.StartObject();
+    put(w, "name", req.name);
+    w.Key("min_proficiency");
+    w.Double(req.min_proficiency);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("depends_on");
+  w.StartArray();
+  for (const auto& dep : t.depends_on)
+    w.String(dep.c_str(), static_cast<rapidjson::SizeType>(dep.size()));
+  w.EndArray();
+  w.Key("timeout_ms");
+  if (t.timeout_ms == 0)
+    w.Null();
+  else
+    w.Uint(t.timeout_ms);
+  w.Key("max_retries");
+  w.Uint(t.max_retries);
+  put_or_null(w, "idempotency_key", t.idempotency_key);
+  put(w, "status", to_string(t.status));
+  w.Key("attempts");
+  w.Uint(t.attempts);
+  put_or_null(w, "agent_id", t.agent_id);
+  put_raw(w, "result", t.result_json, rapidjson::kObjectType);
+  put_or_null(w, "error", t.error);
+  put_time(w, "created_at", t.created_at);
+  put_time(w, "updated_at", t.updated_at);
+  put_time(w, "started_at", t.started_at);
+  put_time(w, "finished_at", t.finished_at);
+  w.EndObject();
+}
+
+void write_agent(writer& w, const agent_record& a) {
+  w.StartObject();
+  put(w, "id", a.id);
+  put(w, "name", a.name);
+  put(w, "type", to_string(a.type));
+  w.Key("capabilities");
+  w.StartArray();
+  for (const auto& c : a.capabilities) {
+    w.StartObject();
+    put(w, "name", c.name);
+    w.Key("proficiency");
+    w.Double(c.proficiency);
+    w.Key("learning_rate");
+    w.Double(c.learning_rate);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("max_concurrency");
+  w.Uint(a.max_concurrency);
+  put(w, "state", to_string(a.state));
+  w.Key("tasks_completed");
+  w.Uint64(a.tasks_completed);
+  w.Key("tasks_failed");
+  w.Uint64(a.tasks_failed);
+  w.Key("mean_latency_ms");
+  w.Double(a.mean_latency_ms);
+  put_raw(w, "metadata", a.metadata_json, rapidjson::kObjectType);
+  put_time(w, "created_at", a.created_at);
+  put_time(w, "updated_at", a.updated_at);
+  w.EndObject();
+}
+
+template <class T, class F>
+std::string encode_list(const std::vector<T>& items, F write_one) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  w.StartArray();
+  for (const auto& item : items)
+    write_one(w, item);
+  w.EndArray();
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+} // namespace
+
+result<task_record> decode_task(std::string_view body, std::string_view header_key,
+                                const codec_limits& limits) {
+  rapidjson::Document doc;
+  if (auto res = parse(body, doc); !res)
+    return std::move(res).err();
+  if (!doc.IsObject())
+    return make_error(errc::malformed_json, "expected a JSON object");
+  return decode_task_value(doc, "", header_key, limits);
+}
+
+result<std::vector<task_record>> decode_task_batch(std::string_view body, size_t max_batch,
+                                                   const codec_limits& limits) {
+  rapidjson::Document doc;
+  if (auto res = parse(body, doc); !res)
+    return std::move(res).err();
+  const value* list = &doc;
+  if (doc.IsObject()) {
+    list = member(doc, "tasks");
+    if (list == nullptr)
+      return bad_field("tasks", "is required");
+  }
+  if (!list->IsArray())
+    return bad_field("tasks", "must be an array of tasks");
+  if (list->Empty())
+    return bad_field("tasks", "must not be empty");
+  if (list->Size() > max_batch)
+    return bad_field("tasks", "has more than " + std::to_string(max_batch)
+                                + " entries (HIVE_TASKS__MAX_BATCH)");
+  std::vector<task_record> out;
+  out.reserve(list->Size());
+  for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+    auto t = decode_task_value((*list)[i], "tasks[" + std::to_string(i) + "].", {}, limits);
+    if (!t)
+      return std::move(t).err();
+    out.push_back(std::move(*t));
+  }
+  return out;
+}
+
+result<agent_record> decode_agent(std::string_view body, const codec_limits& limits) {
+  rapidjson::Document doc;
+  if (auto res = parse(body, doc); !res)
+    return std::move(res).err();
+  if (!doc.IsObject())
+    return make_error(errc::malformed_json, "expected a JSON object");
+  agent_record a;
+  auto name = get_string(doc, "name", "", limits.max_name_bytes, true);
+  if (!name)
+    return std::move(name).err();
+  if (name->empty())
+    return bad_field("name", "must not be empty");
+  a.name = std::move(*name);
+  const char* type_key = member(doc, "type") != nullptr ? "type" : "agent_type";
+  if (const value* p = member(doc, type_key)) {
+    if (!p->IsString() || !from_string(lower({p->GetString(), p->GetStringLength()}), a.type))
+      return bad_field(type_key, "must be one of worker, specialist, coordinator, learner");
+  }
+  if (const value* p = member(doc, "capabilities")) {
+    auto caps = decode_capabilities(*p, "capabilities", limits);
+    if (!caps)
+      return std::move(caps).err();
+    a.capabilities = std::move(*caps);
+  }
+  if (const value* p = member(doc, "max_concurrency")) {
+    auto x = get_uint(*p, "max_concurrency", 1, limits.max_concurrency);
+    if (!x)
+      return std::move(x).err();
+    a.max_concurrency = *x;
+  }
+  if (const value* p = member(doc, "metadata")) {
+    if (!p->IsObject())
+      return bad_field("metadata", "must be a JSON object");
+    a.metadata_json = to_json_text(*p);
+  }
+  if (const value* p = member(doc, "state")) {
+    if (!p->IsString() || !from_string({p->GetString(), p->GetStringLength()}, a.state)
+        || (a.state != agent_state::idle && a.state != agent_state::paused))
+      return bad_field("state", "must be idle or paused");
+  }
+  return a;
+}
+
+result<agent_patch> decode_agent_patch(std::string_view body, const codec_limits& limits) {
+  rapidjson::Document doc;
+  if (auto res = parse(body, doc); !res)
+    return std::move(res).err();
+  if (!doc.IsObject())
+    return make_error(errc::malformed_json, "expected a JSON object");
+  agent_patch patch;
+  if (member(doc, "name") != nullptr) {
+    auto name = get_string(doc, "name", "", limits.max_name_bytes, true);
+    if (!name)
+      return std::move(name).err();
+    if (name->empty())
+      return bad_field("name", "must not be empty");
+    patch.name = std::move(*name);
+  }
+  if (const value* p = member(doc, "state")) {
+    agent_state st = agent_state::idle;
+    if (!p->IsString() || !from_string({p->GetString(), p->GetStringLength()}, st)
+        || (st != agent_state::idle && st != agent_state::paused))
+      return bad_field("state", "must be idle (resume) or paused");
+    patch.state = st;
+  }
+  if (const value* p = member(doc, "capabilities")) {
+    auto caps = decode_capabilities(*p, "capabilities", limits);
+    if (!caps)
+      return std::move(caps).err();
+    patch.capabilities = std::move(*caps);
+  }
+  if (const value* p = member(doc, "max_concurrency")) {
+    auto x = get_uint(*p, "max_concurrency", 1, limits.max_concurrency);
+    if (!x)
+      return std::move(x).err();
+    patch.max_concurrency = *x;
+  }
+  if (const value* p = member(doc, "metadata")) {
+    if (!p->IsObject())
+      return bad_field("metadata", "must be a JSON object");
+    patch.metadata_json = to_json_text(*p);
+  }
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    std::string_view key{it->name.GetString(), it->name.GetStringLength()};
+    if (key == "type" || key == "agent_type" || key == "id")
+      return bad_field(std::string{key}, "cannot be changed");
+  }
+  return patch;
+}
+
+std::string encode_task(const task_record& task) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  write_task(w, task);
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+std::string encode_tasks(const std::vector<task_record>& tasks) {
+  return encode_list(tasks, write_task);
+}
+
+std::string encode_agent(const agent_record& agent) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  write_agent(w, agent);
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+std::string encode_agents(const std::vector<agent_record>& agents) {
+  return encode_list(agents, write_agent);
+}
+
+std::string encode_events(const std::vector<task_event>& events) {
+  return encode_list(events, [](writer& w, const task_event& e) {
+    w.StartObject();
+    put(w, "task_id", e.task_id);
+    put(w, "status", to_string(e.status));
+    put_time(w, "at", e.at);
+    w.Key("attempt");
+    w.Uint(e.attempt);
+    put_or_null(w, "agent_id", e.agent_id);
+    put_or_null(w, "detail", e.detail);
+    w.EndObject();
+  });
+}
+
+std::string encode_status(const actors::hive_status& s) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  w.StartObject();
+  w.Key("agents");
+  w.StartObject();
+  w.Key("total");
+  w.Uint64(s.agents_total);
+  w.Key("by_state");
+  w.StartObject();
+  for (int i = 0; i < agent_state_count; ++i) {
+    auto name = to_string(static_cast<agent_state>(i));
+    w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    w.Uint64(s.agents_by_state[i]);
+  }
+  w.EndObject();
+  w.Key("restarts");
+  w.Uint64(s.agent_restarts);
+  w.EndObject();
+  w.Key("tasks");
+  w.StartObject();
+  w.Key("by_status");
+  w.StartObject();
+  uint64_t total = 0;
+  for (int i = 0; i < task_status_count; ++i) {
+    auto name = to_string(static_cast<task_status>(i));
+    w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    w.Uint64(s.tasks_by_status[i]);
+    total += s.tasks_by_status[i];
+  }
+  w.EndObject();
+  w.Key("total");
+  w.Uint64(total);
+  w.Key("running");
+  w.Uint64(s.running_tasks);
+  w.Key("live_actors");
+  w.Uint64(s.live_task_actors);
+  w.EndObject();
+  w.Key("queue");
+  w.StartObject();
+  w.Key("depth_by_priority");
+  w.StartObject();
+  uint64_t depth = 0;
+  for (int i = 0; i < priority_levels; ++i) {
+    auto name = to_string(static_cast<priority>(i));
+    w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    w.Uint64(s.queue_depth_by_priority[i]);
+    depth += s.queue_depth_by_priority[i];
+  }
+  w.EndObject();
+  w.Key("depth");
+  w.Uint64(depth);
+  w.EndObject();
+  put_time(w, "started_at", s.started_at);
+  w.Key("uptime_secs");
+  w.Double(static_cast<double>(s.now - s.started_at) / 1000.0);
+  put(w, "store", s.store);
+  w.Key("task_types");
+  w.StartArray();
+  for (const auto& t : s.task_types)
+    w.String(t.c_str(), static_cast<rapidjson::SizeType>(t.size()));
+  w.EndArray();
+  w.EndObject();
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+std::string format_time(timestamp_ms at) {
+  std::time_t secs = at / 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(at % 1000));
+  return buf;
+}
+
+} // namespace hive::net

@@ -1,0 +1,46 @@
+// JSON <-> core structs for the HTTP API: validating decoders and encoders (RapidJSON).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "actors/engine.hpp"
+#include "runtime/error.hpp"
+#include "runtime/model.hpp"
+
+namespace hive::net {
+
+/// Limits the decoders enforce.
+struct codec_limits {
+  size_t max_name_bytes = 200;
+  size_t max_capabilities = 64;
+  size_t max_dependencies = 256;
+  uint32_t max_retries = 100;
+  uint32_t max_concurrency = 10000;
+};
+
+/// Decodes a task submission. Accepts Hive's body and the predecessor's
+/// (`{"description","type","priority":"low"}`). `prefix` is prepended to field names in errors
+/// (e.g. "tasks[3]."). Errors: malformed_json (not JSON / not an object) or invalid_field.
+result<task_record> decode_task(std::string_view body, std::string_view header_key = {},
+                                const codec_limits& limits = {});
+/// Decodes POST /api/tasks/batch: `{"tasks":[...]}` or a bare array.
+result<std::vector<task_record>> decode_task_batch(std::string_view body, size_t max_batch,
+                                                   const codec_limits& limits = {});
+/// Decodes an agent creation (`type` or its alias `agent_type`).
+result<agent_record> decode_agent(std::string_view body, const codec_limits& limits = {});
+/// Decodes PATCH /api/agents/{id}.
+result<agent_patch> decode_agent_patch(std::string_view body, const codec_limits& limits = {});
+
+std::string encode_task(const task_record& task);
+std::string encode_tasks(const std::vector<task_record>& tasks);
+std::string encode_agent(const agent_record& agent);
+std::string encode_agents(const std::vector<agent_record>& agents);
+std::string encode_events(const std::vector<task_event>& events);
+std::string encode_status(const actors::hive_status& status);
+
+/// ISO 8601 UTC with milliseconds ("2026-11-27T17:00:00.123Z").
+std::string format_time(timestamp_ms at);
+
+} // namespace hive::net

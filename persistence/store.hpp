@@ -1,0 +1,76 @@
+// The store interface: durable agents, tasks and task events behind one API (SQLite, memory).
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/error.hpp"
+#include "runtime/model.hpp"
+
+namespace hive::persistence {
+
+/// Everything one transaction applies. Task and agent rows are upserts (insert or replace by id).
+struct write_batch {
+  std::vector<task_record> tasks;
+  std::vector<task_event> events;
+  std::vector<agent_record> agents;
+  std::vector<std::string> deleted_agents;
+
+  bool empty() const noexcept {
+    return tasks.empty() && events.empty() && agents.empty() && deleted_agents.empty();
+  }
+  size_t size() const noexcept {
+    return tasks.size() + events.size() + agents.size() + deleted_agents.size();
+  }
+};
+
+/// Filters of GET /api/tasks. Results are ordered by id (= creation order), oldest first.
+struct task_filter {
+  std::optional<task_status> status;
+  std::optional<std::string> type;
+  std::optional<std::string> agent_id;
+  std::optional<std::string> capability; ///< tasks that require this capability
+  std::string after_id;                  ///< cursor: only ids greater than this
+  size_t limit = 100;
+};
+
+using task_counts = std::array<uint64_t, task_status_count>;
+
+/// A durable store. `apply` is called by one writer thread at a time; every read is thread-safe
+/// and may run concurrently with `apply`. Every function reports failure as an error value with
+/// code `store_unavailable` (the database went away, the disk is full) or `internal`.
+class store {
+public:
+  virtual ~store() = default;
+
+  /// The implementation's registry name ("sqlite", "memory").
+  virtual std::string_view name() const noexcept = 0;
+
+  /// Applies the whole batch in one transaction: all of it is durable afterwards, or none.
+  virtual result<unit_t> apply(const write_batch& batch) = 0;
+
+  virtual result<std::optional<task_record>> find_task(std::string_view id) = 0;
+  virtual result<std::optional<task_record>> find_task_by_key(std::string_view idempotency_key) = 0;
+  virtual result<std::vector<task_record>> list_tasks(const task_filter& filter) = 0;
+  /// Every event of one task, oldest first.
+  virtual result<std::vector<task_event>> task_events(std::string_view task_id) = 0;
+  /// Tasks in status pending, queued or running (restart recovery), oldest first.
+  virtual result<std::vector<task_record>> unfinished_tasks() = 0;
+  /// (id, idempotency_key) of every task that has a key, to rebuild the key index at start.
+  virtual result<std::vector<std::pair<std::string, std::string>>> idempotency_keys() = 0;
+  virtual result<task_counts> count_tasks() = 0;
+  virtual result<std::vector<agent_record>> load_agents() = 0;
+
+  /// Cheap liveness check for /ready.
+  virtual result<unit_t> ping() = 0;
+};
+
+/// Opens the store named by a database URL (`sqlite://PATH`, `memory://`), creating the
+/// file and running migrations as needed. Called once at start.
+result<std::unique_ptr<store>> open_store(std::string_view url, std::string_view synchronous);
+
+} // namespace hive::persistence

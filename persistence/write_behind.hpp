@@ -1,0 +1,79 @@
+// Group commit: many writers enqueue, one thread commits them together in one transaction.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "persistence/store.hpp"
+
+namespace hive::persistence {
+
+/// Called on the writer thread after the transaction holding the write committed (ok) or
+/// failed (the error). Must not block.
+using commit_callback = std::function<void(const result<unit_t>&)>;
+
+struct write_behind_stats {
+  uint64_t commits = 0;
+  uint64_t failed_commits = 0;
+  uint64_t items = 0;
+  uint64_t largest_batch = 0;
+};
+
+/// Owns the writer thread. Thread-safe; `enqueue` never does I/O. Writes that arrive while a
+/// transaction is being committed go into the next one, so the batch grows with the load.
+/// A failed transaction is reported to the callbacks of its writes and not retried: callers
+/// decide (a submission answers 503; a state change is retried by `enqueue` of the caller).
+/// The writes of one `enqueue` always share a transaction; a transaction takes whole enqueues
+/// in order, as many as fit in `max_batch` items (at least one, however large).
+class write_behind {
+public:
+  /// `db` must outlive this object. Starts the writer thread.
+  write_behind(store& db, size_t max_batch);
+  ~write_behind(); ///< stops after committing what was enqueued
+
+  write_behind(const write_behind&) = delete;
+  write_behind& operator=(const write_behind&) = delete;
+
+  /// Queues writes; `done` (optional) runs once they are committed or failed.
+  void enqueue(write_batch batch, commit_callback done = {});
+
+  /// Blocks until everything enqueued before the call is committed (or failed) and its
+  /// callbacks have returned. Must not be called from a callback.
+  void flush();
+
+  /// Commits what is queued, runs its callbacks and ends the thread. Further enqueues fail
+  /// with shutting_down. Idempotent; must not be called from a callback.
+  void stop();
+
+  write_behind_stats stats() const;
+
+private:
+  /// The writes of one `enqueue` call and who to tell.
+  struct queued_write {
+    write_batch batch;
+    commit_callback done;
+  };
+
+  void run();
+  /// Removes the next transaction's writes from the front of pending_. Needs mtx_ held.
+  std::vector<queued_write> take_next();
+
+  store& db_;
+  size_t max_batch_;
+  mutable std::mutex mtx_;
+  std::condition_variable wake_;
+  std::condition_variable drained_;
+  std::deque<queued_write> pending_;
+  uint64_t enqueued_seq_ = 0;  ///< enqueue calls so far
+  uint64_t committed_seq_ = 0; ///< enqueue calls whose transaction finished
+  bool stopping_ = false;
+  write_behind_stats stats_;
+  std::thread thread_;
+};
+
+} // namespace hive::persistence

@@ -1,0 +1,346 @@
+// The settings table (the one place defaults live), the value parsers and the layered loader.
+#include "runtime/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace hive::runtime {
+namespace {
+
+using applier = std::function<std::string(config&, std::string_view)>; // "" = ok, else why not
+
+struct setting_row {
+  setting_info info;
+  applier apply;
+};
+
+/// Parses an unsigned integer in [lo, hi]; returns an explanation on failure.
+template <class T>
+std::string parse_uint(std::string_view text, uint64_t lo, uint64_t hi, T& out) {
+  uint64_t value = 0;
+  auto res = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (res.ec != std::errc{} || res.ptr != text.data() + text.size() || text.empty())
+    return "expected a whole number, got '" + std::string{text} + "'";
+  if (value < lo || value > hi)
+    return "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got "
+           + std::string{text};
+  out = static_cast<T>(value);
+  return {};
+}
+
+applier uint_setting(uint64_t lo, uint64_t hi, std::function<void(config&, uint64_t)> set) {
+  return [lo, hi, set](config& cfg, std::string_view text) {
+    uint64_t value = 0;
+    auto why = parse_uint(text, lo, hi, value);
+    if (why.empty())
+      set(cfg, value);
+    return why;
+  };
+}
+
+/// A thread count: a number, or `auto` for the number of cores (scaled by `auto_fraction`).
+applier threads_setting(double auto_fraction, std::function<void(config&, uint32_t)> set) {
+  return [auto_fraction, set](config& cfg, std::string_view text) -> std::string {
+    if (text == "auto") {
+      auto cores = std::max(1u, std::thread::hardware_concurrency());
+      set(cfg, std::max(1u, static_cast<uint32_t>(cores * auto_fraction)));
+      return {};
+    }
+    uint32_t value = 0;
+    auto why = parse_uint(text, 1, 512, value);
+    if (!why.empty())
+      return why + " (or 'auto')";
+    set(cfg, value);
+    return {};
+  };
+}
+
+applier choice_setting(std::vector<std::string_view> choices,
+                       std::function<void(config&, std::string)> set) {
+  return [choices, set](config& cfg, std::string_view text) -> std::string {
+    if (std::find(choices.begin(), choices.end(), text) == choices.end()) {
+      std::string why = "must be one of";
+      for (auto c : choices)
+        why += std::string{" "} + std::string{c};
+      return why + ", got '" + std::string{text} + "'";
+    }
+    set(cfg, std::string{text});
+    return {};
+  };
+}
+
+applier text_setting(std::function<std::string(config&, std::string_view)> set) {
+  return set;
+}
+
+std::string check_database_url(std::string_view url) {
+  if (url.rfind("sqlite://", 0) == 0) {
+    if (url.size() == 9)
+      return "a sqlite:// URL needs a file path, e.g. sqlite://data/hive.db";
+    return {};
+  }
+  if (url == "memory://")
+    return {};
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
+    return "PostgreSQL is not available in this build; use sqlite://PATH";
+  return "must be sqlite://PATH or memory://, got '" + std::string{url} + "'";
+}
+
+const std::vector<setting_row>& table() {
+  static const std::vector<setting_row> rows = {
+    {{"server", "host", "0.0.0.0", "address the HTTP server listens on"},
+     text_setting([](config& c, std::string_view v) -> std::string {
+       if (v.empty())
+         return "must not be empty";
+       c.server.host = std::string{v};
+       return {};
+     })},
+    {{"server", "port", "3001", "HTTP port (0 picks a free one)"},
+     uint_setting(0, 65535, [](config& c, uint64_t v) { c.server.port = uint16_t(v); })},
+    {{"server", "max_connections", "1000", "open HTTP connections at most; more get 503"},
+     uint_setting(1, 1'000'000, [](config& c, uint64_t v) { c.server.max_connections = v; })},
+    {{"server", "keep_alive_timeout_secs", "75", "idle keep-alive connections close after this"},
+     uint_setting(1, 86400, [](config& c, uint64_t v) { c.server.keep_alive_timeout_secs = v; })},
+    {{"server", "request_timeout_secs", "30", "a request must arrive and be answered within this"},
+     uint_setting(1, 3600, [](config& c, uint64_t v) { c.server.request_timeout_secs = v; })},
+    {{"server", "max_body_bytes", "1048576", "largest request body accepted (413 above)"},
+     uint_setting(1024, 1ull << 30, [](config& c, uint64_t v) { c.server.max_body_bytes = v; })},
+    {{"server", "io_threads", "auto", "threads running the HTTP server (auto: half the cores)"},
+     threads_setting(0.5, [](config& c, uint32_t v) { c.server.io_threads = v; })},
+    {{"server", "shutdown_grace_secs", "10", "on SIGTERM, wait this long for running tasks"},
+     uint_setting(0, 3600, [](config& c, uint64_t v) { c.server.shutdown_grace_secs = v; })},
+    {{"performance", "worker_threads", "auto", "actor scheduler threads (auto: one per core)"},
+     threads_setting(1.0, [](config& c, uint32_t v) { c.performance.worker_threads = v; })},
+    {{"performance", "scheduler_policy", "stealing", "CAF scheduler: stealing or sharing"},
+     choice_setting({"stealing", "sharing"},
+                    [](config& c, std::string v) { c.performance.scheduler_policy = v; })},
+    {{"performance", "async_tasks_max", "10000",
+      "live task actors at most; further tasks wait durably in the queue"},
+     uint_setting(1, 10'000'000, [](config& c, uint64_t v) { c.performance.async_tasks_max = v; })},
+    {{"performance", "max_agents", "100000", "registered agents at most"},
+     uint_setting(1, 10'000'000, [](config& c, uint64_t v) { c.performance.max_agents = v; })},
+    {{"tasks", "queue_max", "100000", "unfinished tasks at most; beyond it 503 + Retry-After"},
+     uint_setting(1, 100'000'000, [](config& c, uint64_t v) { c.tasks.queue_max = v; })},
+    {{"tasks", "default_timeout_ms", "30000", "run time limit of a task that sets none"},
+     uint_setting(1, 86'400'000, [](config& c, uint64_t v) { c.tasks.default_timeout_ms = v; })},
+    {{"tasks", "max_timeout_ms", "3600000", "largest timeout_ms a task may ask for"},
+     uint_setting(1, 86'400'000, [](config& c, uint64_t v) { c.tasks.max_timeout_ms = v; })},
+    {{"tasks", "retry_base_ms", "200", "first retry delay; doubles each attempt"},
+     uint_setting(1, 3'600'000, [](config& c, uint64_t v) { c.tasks.retry_base_ms = v; })},
+    {{"tasks", "retry_max_ms", "30000", "longest retry delay"},
+     uint_setting(1, 86'400'000, [](config& c, uint64_t v) { c.tasks.retry_max_ms = v; })},
+    {{"tasks", "aging_ms", "5000", "queued this long, a task counts one priority level higher"},
+     uint_setting(1, 86'400'000, [](config& c, uint64_t v) { c.tasks.aging_ms = v; })},
+    {{"tasks", "max_batch", "1000", "tasks accepted in one POST /api/tasks/batch"},
+     uint_setting(1, 100'000, [](config& c, uint64_t v) { c.tasks.max_batch = v; })},
+    {{"database", "url", "sqlite://data/hive.db", "store: sqlite://PATH or memory://"},
+     text_setting([](config& c, std::string_view v) {
+       auto why = check_database_url(v);
+       if (why.empty())
+         c.database.url = std::string{v};
+       return why;
+     })},
+    {{"database", "synchronous", "normal",
+      "SQLite durability: normal (survives a process crash) or full (also power loss)"},
+     choice_setting({"normal", "full"},
+                    [](config& c, std::string v) { c.database.synchronous = v; })},
+    {{"database", "commit_batch_max", "4096", "state changes written in one transaction at most"},
+     uint_setting(1, 1'000'000, [](config& c, uint64_t v) { c.database.commit_batch_max = v; })},
+    {{"log", "level", "info", "debug, info, warn or error"},
+     choice_setting({"debug", "info", "warn", "error"},
+                    [](config& c, std::string v) { c.log.level = v; })},
+    {{"log", "format", "text", "text or json (one object per line)"},
+     choice_setting({"text", "json"}, [](config& c, std::string v) { c.log.format = v; })},
+  };
+  return rows;
+}
+
+std::string upper(std::string_view in) {
+  std::string out{in};
+  for (auto& c : out)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string lower(std::string_view in) {
+  std::string out{in};
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
+  return s;
+}
+
+result<unit_t> apply_from(config& cfg, std::string_view section, std::string_view key,
+                          std::string_view value, std::string_view origin) {
+  auto res = set_value(cfg, section, key, value);
+  if (!res) {
+    auto err = std::move(res).err();
+    err.message += " (from " + std::string{origin} + ")";
+    return err;
+  }
+  return unit;
+}
+
+/// Reads an INI-style file: `[section]` headers, `key = value` lines, `#` or `;` comments.
+result<unit_t> apply_file(config& cfg, const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    return make_error(errc::invalid_field, "cannot read config file '" + path + "'", "config");
+  std::string line;
+  std::string section;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    auto text = trim(line);
+    if (text.empty() || text[0] == '#' || text[0] == ';')
+      continue;
+    auto origin = path + ":" + std::to_string(line_no);
+    if (text.front() == '[') {
+      if (text.back() != ']')
+        return make_error(errc::invalid_field, "malformed section header at " + origin, "config");
+      section = lower(trim(text.substr(1, text.size() - 2)));
+      continue;
+    }
+    auto eq = text.find('=');
+    if (eq == std::string_view::npos)
+      return make_error(errc::invalid_field, "expected key = value at " + origin, "config");
+    auto key = lower(trim(text.substr(0, eq)));
+    auto value = trim(text.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    if (auto res = apply_from(cfg, section, key, value, origin); !res)
+      return res;
+  }
+  return unit;
+}
+
+} // namespace
+
+std::string setting_info::env_name() const {
+  return "HIVE_" + upper(section) + "__" + upper(key);
+}
+
+const std::vector<setting_info>& settings() {
+  static const std::vector<setting_info> infos = [] {
+    std::vector<setting_info> out;
+    for (const auto& row : table())
+      out.push_back(row.info);
+    return out;
+  }();
+  return infos;
+}
+
+result<unit_t> set_value(config& cfg, std::string_view section, std::string_view key,
+                         std::string_view value) {
+  for (const auto& row : table()) {
+    if (row.info.section == section && row.info.key == key) {
+      auto why = row.apply(cfg, value);
+      if (!why.empty())
+        return make_error(errc::invalid_field,
+                          "invalid setting " + row.info.env_name() + " (" + std::string{section}
+                            + "." + std::string{key} + "): " + why,
+                          std::string{section} + "." + std::string{key});
+      return unit;
+    }
+  }
+  return make_error(errc::invalid_field,
+                    "unknown setting " + std::string{section} + "." + std::string{key},
+                    std::string{section} + "." + std::string{key});
+}
+
+config default_config() {
+  config cfg;
+  for (const auto& row : table()) {
+    [[maybe_unused]] auto why = row.apply(cfg, row.info.default_value);
+    assert(why.empty());
+  }
+  return cfg;
+}
+
+result<config> load_config(const config_sources& sources) {
+  auto cfg = default_config();
+  // The file: given explicitly, or named by HIVE_CONFIG.
+  auto file = sources.file_path;
+  for (const auto& kv : sources.environment)
+    if (file.empty() && kv.rfind("HIVE_CONFIG=", 0) == 0)
+      file = kv.substr(12);
+  if (!file.empty()) {
+    if (auto res = apply_file(cfg, file); !res)
+      return std::move(res).err();
+    cfg.config_file = file;
+  }
+  // The environment: HIVE_<SECTION>__<KEY>.
+  for (const auto& kv : sources.environment) {
+    if (kv.rfind("HIVE_", 0) != 0)
+      continue;
+    auto eq = kv.find('=');
+    if (eq == std::string::npos)
+      continue;
+    auto name = kv.substr(0, eq);
+    auto value = std::string_view{kv}.substr(eq + 1);
+    if (name == "HIVE_CONFIG")
+      continue;
+    auto sep = name.find("__", 5);
+    bool known = false;
+    if (sep != std::string::npos) {
+      auto section = lower(name.substr(5, sep - 5));
+      auto key = lower(name.substr(sep + 2));
+      for (const auto& row : table())
+        known = known || (row.info.section == section && row.info.key == key);
+      if (known)
+        if (auto res = apply_from(cfg, section, key, value, "environment " + name); !res)
+          return std::move(res).err();
+    }
+    if (!known)
+      cfg.warnings.push_back("unknown environment variable " + name
+                             + " ignored (see `hive serve --help` for the settings)");
+  }
+  // Flags: section.key=value.
+  for (const auto& flag : sources.flags) {
+    auto eq = flag.find('=');
+    auto dot = flag.find('.');
+    if (eq == std::string::npos || dot == std::string::npos || dot > eq)
+      return make_error(errc::invalid_field,
+                        "flag '" + flag + "' must look like --section.key=value", flag);
+    auto section = lower(flag.substr(0, dot));
+    auto key = lower(flag.substr(dot + 1, eq - dot - 1));
+    if (auto res = apply_from(cfg, section, key, std::string_view{flag}.substr(eq + 1),
+                              "flag --" + flag.substr(0, eq));
+        !res)
+      return std::move(res).err();
+  }
+  if (cfg.tasks.default_timeout_ms > cfg.tasks.max_timeout_ms)
+    return make_error(errc::invalid_field,
+                      "invalid setting HIVE_TASKS__DEFAULT_TIMEOUT_MS: larger than "
+                      "HIVE_TASKS__MAX_TIMEOUT_MS",
+                      "tasks.default_timeout_ms");
+  if (cfg.tasks.retry_base_ms > cfg.tasks.retry_max_ms)
+    return make_error(errc::invalid_field,
+                      "invalid setting HIVE_TASKS__RETRY_BASE_MS: larger than "
+                      "HIVE_TASKS__RETRY_MAX_MS",
+                      "tasks.retry_base_ms");
+  return cfg;
+}
+
+std::vector<std::string> process_environment() {
+  std::vector<std::string> out;
+  for (char** p = environ; p != nullptr && *p != nullptr; ++p)
+    out.emplace_back(*p);
+  return out;
+}
+
+} // namespace hive::runtime

@@ -1,0 +1,96 @@
+// Hive's settings: typed sections, loaded as defaults < config file < HIVE_* env < flags.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/error.hpp"
+
+namespace hive::runtime {
+
+struct server_config {
+  std::string host;
+  uint16_t port = 0;
+  uint32_t max_connections = 0;
+  uint32_t keep_alive_timeout_secs = 0;
+  uint32_t request_timeout_secs = 0;
+  uint64_t max_body_bytes = 0;
+  uint32_t io_threads = 0; ///< resolved: never 0 after load
+  uint32_t shutdown_grace_secs = 0;
+};
+
+struct performance_config {
+  uint32_t worker_threads = 0;  ///< resolved: never 0 after load
+  std::string scheduler_policy; ///< "stealing" or "sharing"
+  uint32_t async_tasks_max = 0; ///< bound on live task actors
+  uint32_t max_agents = 0;
+};
+
+struct tasks_config {
+  uint32_t queue_max = 0;          ///< bound on admitted, unfinished tasks
+  uint32_t default_timeout_ms = 0;
+  uint32_t max_timeout_ms = 0;
+  uint32_t retry_base_ms = 0;
+  uint32_t retry_max_ms = 0;
+  uint32_t aging_ms = 0; ///< waiting this long raises a task one priority level
+  uint32_t max_batch = 0; ///< tasks per POST /api/tasks/batch
+};
+
+struct database_config {
+  std::string url; ///< sqlite://PATH or memory://
+  std::string synchronous; ///< "full" or "normal" (SQLite)
+  uint32_t commit_batch_max = 0;
+};
+
+struct log_config {
+  std::string level;  ///< debug, info, warn, error
+  std::string format; ///< text or json
+};
+
+/// Every setting of a running Hive. Built only by `load_config` (or `default_config`).
+struct config {
+  server_config server;
+  performance_config performance;
+  tasks_config tasks;
+  database_config database;
+  log_config log;
+  std::string config_file; ///< the file that was read, if any
+  std::vector<std::string> warnings; ///< e.g. unknown HIVE_ variables, reported at start
+};
+
+/// One row of the settings table, for --help and docs.
+struct setting_info {
+  std::string_view section;
+  std::string_view key;
+  std::string_view default_value;
+  std::string_view help;
+  std::string env_name() const; ///< HIVE_<SECTION>__<KEY>
+};
+
+/// All settings, in the order --help lists them.
+const std::vector<setting_info>& settings();
+
+/// The defaults alone.
+config default_config();
+
+/// Inputs to `load_config`; separated from the process so tests can pass their own.
+struct config_sources {
+  std::string file_path;                 ///< empty: none (unless HIVE_CONFIG names one)
+  std::vector<std::string> environment;  ///< "NAME=value" strings
+  std::vector<std::string> flags;        ///< "section.key=value" overrides
+};
+
+/// Applies defaults, then the file, then HIVE_* variables, then flags, and validates each value.
+/// A bad value is an error naming the setting (and where it came from).
+result<config> load_config(const config_sources& sources);
+
+/// Sets one value by section and key, validating it (used by all layers of load_config).
+result<unit_t> set_value(config& cfg, std::string_view section, std::string_view key,
+                         std::string_view value);
+
+/// The `environ` of this process as "NAME=value" strings.
+std::vector<std::string> process_environment();
+
+} // namespace hive::runtime

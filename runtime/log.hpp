@@ -1,0 +1,26 @@
+// Process-wide logging to stderr: plain text or one JSON object per line.
+#pragma once
+
+#include <string_view>
+
+namespace hive::runtime {
+
+enum class log_level { debug, info, warn, error };
+
+struct log_config;
+
+/// Sets level and format. Call once at start, before other threads log.
+void configure_logging(const log_config& cfg);
+
+/// Thread-safe. `component` names the module ("store", "http", ...).
+void log(log_level level, std::string_view component, std::string_view message);
+
+inline void log_debug(std::string_view c, std::string_view m) { log(log_level::debug, c, m); }
+inline void log_info(std::string_view c, std::string_view m) { log(log_level::info, c, m); }
+inline void log_warn(std::string_view c, std::string_view m) { log(log_level::warn, c, m); }
+inline void log_error(std::string_view c, std::string_view m) { log(log_level::error, c, m); }
+
+/// False when `level` is below the configured one (skip building the message).
+bool log_enabled(log_level level) noexcept;
+
+} // namespace hive::runtime

@@ -1,0 +1,354 @@
+// The HTTP API end to end: a real server, a real socket, a real SQLite file.
+#include <string>
+
+#include "tests/integration/support.hpp"
+
+using namespace hive::test;
+
+namespace {
+
+std::string str(const rapidjson::Value& v, const char* key) {
+  return v.HasMember(key) && v[key].IsString() ? v[key].GetString() : "";
+}
+
+} // namespace
+
+class Api : public server_fixture {
+protected:
+  void SetUp() override {
+    server_fixture::SetUp();
+    start();
+  }
+};
+
+TEST_F(Api, HealthAndReadyAnswer) {
+  auto health = get("/health");
+  EXPECT_EQ(health.status, 200u);
+  EXPECT_EQ(str(parse_json(health.body), "status"), "ok");
+  auto ready = get("/ready");
+  EXPECT_EQ(ready.status, 200u) << ready.body;
+}
+
+TEST_F(Api, EchoTaskRunsOnAnAgentAndKeepsItsHistory) {
+  auto agent = create_agent(R"({"name":"w1","type":"worker","capabilities":[{"name":"general","proficiency":0.7}]})");
+  auto res = post("/api/tasks", R"({"type":"echo","description":"say hi","payload":{"greeting":"hi","n":3}})");
+  ASSERT_EQ(res.status, 201u) << res.body;
+  auto created = parse_json(res.body);
+  auto id = str(created, "id");
+  EXPECT_EQ(res.header("location"), "/api/tasks/" + id);
+  EXPECT_EQ(str(created, "priority"), "medium");
+
+  auto done = wait_terminal(id);
+  EXPECT_EQ(str(done, "status"), "completed");
+  EXPECT_EQ(str(done, "agent_id"), agent);
+  ASSERT_TRUE(done["result"].IsObject());
+  EXPECT_EQ(str(done["result"], "greeting"), "hi");
+  EXPECT_EQ(done["attempts"].GetUint(), 1u);
+  EXPECT_TRUE(done["finished_at"].IsString());
+
+  auto events = parse_json(get("/api/tasks/" + id + "/events").body);
+  ASSERT_TRUE(events.IsArray());
+  std::vector<std::string> seen;
+  for (auto& e : events.GetArray())
+    seen.push_back(str(e, "status"));
+  EXPECT_EQ(seen, (std::vector<std::string>{"queued", "running", "completed"}));
+
+  // The agent's counters moved.
+  EXPECT_TRUE(wait_until("/api/agents/" + agent, [](const rapidjson::Document& d) {
+    return d["tasks_completed"].GetUint64() == 1 && str(d, "state") == "idle";
+  }));
+}
+
+TEST_F(Api, PredecessorBodiesAreAccepted) {
+  create_agent(R"({"name":"legacy","agent_type":"Worker","capabilities":["general"]})");
+  auto res = post("/api/tasks", R"({"description":"Load test task","type":"test","priority":"low"})");
+  ASSERT_EQ(res.status, 201u) << res.body;
+  auto doc = parse_json(res.body);
+  EXPECT_EQ(str(doc, "priority"), "low");
+  EXPECT_EQ(str(wait_terminal(str(doc, "id")), "status"), "completed");
+  auto numeric = post("/api/tasks", R"({"type":"echo","priority":3})");
+  ASSERT_EQ(numeric.status, 201u);
+  EXPECT_EQ(str(parse_json(numeric.body), "priority"), "critical");
+}
+
+TEST_F(Api, BadRequestsGetClearJsonErrors) {
+  auto expect_error = [&](const http_reply& r, unsigned status, const std::string& code,
+                          const std::string& field = "") {
+    EXPECT_EQ(r.status, status) << r.body;
+    auto doc = parse_json(r.body);
+    ASSERT_TRUE(doc.IsObject() && doc.HasMember("error")) << r.body;
+    EXPECT_EQ(str(doc["error"], "code"), code) << r.body;
+    EXPECT_FALSE(str(doc["error"], "message").empty());
+    if (!field.empty())
+      EXPECT_EQ(str(doc["error"], "field"), field) << r.body;
+  };
+  expect_error(post("/api/tasks", "{not json"), 400, "malformed_json");
+  expect_error(post("/api/tasks", R"({"type":"echo"})", {{"Content-Type", "text/plain"}}), 415,
+               "unsupported_media_type");
+  auto unknown = post("/api/tasks", R"({"type":"teleport"})");
+  expect_error(unknown, 422, "unknown_task_type", "type");
+  EXPECT_NE(unknown.body.find("nlp.analyze"), std::string::npos) << "lists the known types";
+  expect_error(post("/api/tasks", R"({"type":"echo","priority":"urgent"})"), 422,
+               "invalid_field", "priority");
+  expect_error(post("/api/tasks", R"({"type":"echo","payload":[1,2]})"), 422, "invalid_field",
+               "payload");
+  expect_error(post("/api/tasks", R"({"type":"echo","depends_on":["nope"]})"), 422,
+               "invalid_field", "depends_on[0]");
+  expect_error(post("/api/tasks", R"({"type":"echo","depends_on":["0190a3c2-0000-7000-8000-000000000000"]})"),
+               422, "invalid_field", "depends_on");
+  expect_error(post("/api/agents", R"({"name":"x","capabilities":[{"name":"a","proficiency":1.5}]})"),
+               422, "invalid_field", "capabilities[0].proficiency");
+  expect_error(post("/api/agents", R"({"name":"x","type":"wizard"})"), 422, "invalid_field",
+               "type");
+  expect_error(get("/api/tasks/0190a3c2-0000-7000-8000-000000000000"), 404, "not_found");
+  expect_error(get("/api/nothing"), 404, "not_found");
+  auto wrong_method = client->request("PUT", "/api/tasks");
+  expect_error(wrong_method, 405, "method_not_allowed");
+  EXPECT_EQ(wrong_method.header("allow"), "GET, POST");
+  expect_error(post("/api/tasks", R"({"type":"echo","description":")" + std::string(5000, 'x') + "\"}"),
+               413, "payload_too_large");
+  // The server is still fine afterwards.
+  EXPECT_EQ(get("/health").status, 200u);
+}
+
+TEST_F(Api, IdempotencyKeyReturnsTheOriginalTask) {
+  auto first = post("/api/tasks", R"({"type":"echo"})",
+                    {{"Content-Type", "application/json"}, {"Idempotency-Key", "order-42"}});
+  ASSERT_EQ(first.status, 201u);
+  auto second = post("/api/tasks", R"({"type":"echo"})",
+                     {{"Content-Type", "application/json"}, {"Idempotency-Key", "order-42"}});
+  ASSERT_EQ(second.status, 200u) << second.body;
+  EXPECT_EQ(second.header("idempotent-replayed"), "true");
+  EXPECT_EQ(str(parse_json(first.body), "id"), str(parse_json(second.body), "id"));
+  auto in_body = post("/api/tasks", R"({"type":"echo","idempotency_key":"order-42"})");
+  EXPECT_EQ(str(parse_json(in_body.body), "id"), str(parse_json(first.body), "id"));
+  auto list = parse_json(get("/api/tasks").body);
+  EXPECT_EQ(list.Size(), 1u) << "never a second task for the same key";
+}
+
+TEST_F(Api, DependenciesRunInOrderAndFailuresPropagate) {
+  create_agent(R"({"name":"w","max_concurrency":4})");
+  auto a = submit(R"({"type":"sleep","payload":{"ms":150}})");
+  auto b = submit(R"({"type":"echo","depends_on":[")" + a + R"("]})");
+  auto bad = submit(R"({"type":"test.permanent"})");
+  auto c = submit(R"({"type":"echo","depends_on":[")" + bad + R"("]})");
+  auto done_b = wait_terminal(b);
+  auto done_a = wait_terminal(a);
+  EXPECT_EQ(str(done_b, "status"), "completed");
+  EXPECT_GE(str(done_b, "started_at"), str(done_a, "finished_at"));
+  auto done_c = wait_terminal(c);
+  EXPECT_EQ(str(done_c, "status"), "failed");
+  EXPECT_NE(str(done_c, "error").find(bad), std::string::npos) << str(done_c, "error");
+}
+
+TEST_F(Api, TimeoutsRetryWithBackoffThenDeadLetter) {
+  create_agent(R"({"name":"w","max_concurrency":2})");
+  auto id = submit(R"({"type":"sleep","payload":{"ms":5000},"timeout_ms":50,"max_retries":2})");
+  auto done = wait_terminal(id);
+  EXPECT_EQ(str(done, "status"), "dead");
+  EXPECT_EQ(done["attempts"].GetUint(), 3u);
+  EXPECT_NE(str(done, "error").find("timed out"), std::string::npos);
+  auto events = parse_json(get("/api/tasks/" + id + "/events").body);
+  int retries = 0;
+  for (auto& e : events.GetArray())
+    if (str(e, "detail").find("retrying in") != std::string::npos)
+      ++retries;
+  EXPECT_EQ(retries, 2);
+}
+
+TEST_F(Api, PermanentErrorsFailWithoutRetrying) {
+  create_agent(R"({"name":"w"})");
+  auto id = submit(R"({"type":"nlp.analyze","payload":{"text":42},"max_retries":5})");
+  auto done = wait_terminal(id);
+  EXPECT_EQ(str(done, "status"), "failed");
+  EXPECT_EQ(done["attempts"].GetUint(), 1u);
+  EXPECT_NE(str(done, "error").find("payload.text"), std::string::npos);
+}
+
+TEST_F(Api, NlpAnalyzeReturnsARealAnalysis) {
+  create_agent(R"({"name":"nlp","capabilities":[{"name":"nlp.analyze","proficiency":0.9}]})");
+  auto id = submit(R"({"type":"nlp.analyze","payload":{"text":"The database migration was a great success. Queries are much faster now. The team is very happy with the new indexes."}})");
+  auto done = wait_terminal(id);
+  ASSERT_EQ(str(done, "status"), "completed") << str(done, "error");
+  const auto& r = done["result"];
+  EXPECT_EQ(r["sentence_count"].GetUint(), 3u);
+  EXPECT_GT(r["token_count"].GetUint(), 15u);
+  EXPECT_EQ(str(r["sentiment"], "label"), "positive");
+  ASSERT_TRUE(r["keywords"].IsArray());
+  EXPECT_GT(r["keywords"].Size(), 0u);
+  EXPECT_FALSE(str(r, "summary").empty());
+}
+
+TEST_F(Api, CancelAndRetry) {
+  // No agent has "vision": the task waits in the queue.
+  auto id = submit(R"({"type":"echo","required_capabilities":[{"name":"vision","min_proficiency":0.5}]})");
+  EXPECT_TRUE(wait_until("/api/tasks/" + id, [](const rapidjson::Document& d) {
+    return str(d, "status") == "queued";
+  }));
+  auto cancel = post("/api/tasks/" + id + "/cancel", "");
+  ASSERT_EQ(cancel.status, 200u) << cancel.body;
+  EXPECT_EQ(str(parse_json(cancel.body), "status"), "cancelled");
+  auto again = post("/api/tasks/" + id + "/cancel", "");
+  EXPECT_EQ(again.status, 409u) << again.body;
+
+  create_agent(R"({"name":"eye","capabilities":[{"name":"vision","proficiency":0.8}]})");
+  auto retry = post("/api/tasks/" + id + "/retry", "");
+  ASSERT_EQ(retry.status, 202u) << retry.body;
+  EXPECT_EQ(str(wait_terminal(id), "status"), "completed");
+  EXPECT_EQ(post("/api/tasks/" + id + "/retry", "").status, 409u) << "completed is final";
+}
+
+TEST_F(Api, RoutingPicksACapableAgent) {
+  auto weak = create_agent(R"({"name":"weak","capabilities":[{"name":"nlp","proficiency":0.2}],"max_concurrency":8})");
+  auto strong = create_agent(R"({"name":"strong","capabilities":[{"name":"nlp","proficiency":0.9}],"max_concurrency":8})");
+  for (int i = 0; i < 5; ++i) {
+    auto id = submit(R"({"type":"echo","required_capabilities":[{"name":"nlp","min_proficiency":0.5}]})");
+    EXPECT_EQ(str(wait_terminal(id), "agent_id"), strong);
+  }
+  // Without a minimum both qualify; the more proficient one scores higher while both are free.
+  auto id = submit(R"({"type":"echo","required_capabilities":["nlp"]})");
+  EXPECT_EQ(str(wait_terminal(id), "agent_id"), strong);
+  (void) weak;
+}
+
+TEST_F(Api, HigherPriorityRunsFirst) {
+  create_agent(R"({"name":"solo","max_concurrency":1})");
+  auto blocker = submit(R"({"type":"sleep","payload":{"ms":300}})");
+  EXPECT_TRUE(wait_until("/api/tasks/" + blocker, [](const rapidjson::Document& d) {
+    return str(d, "status") == "running";
+  }));
+  auto low = submit(R"({"type":"echo","priority":"low"})");
+  auto medium = submit(R"({"type":"echo","priority":"medium"})");
+  auto critical = submit(R"({"type":"echo","priority":"critical"})");
+  auto high = submit(R"({"type":"echo","priority":"high"})");
+  auto t_low = str(wait_terminal(low), "started_at");
+  auto t_medium = str(wait_terminal(medium), "started_at");
+  auto t_high = str(wait_terminal(high), "started_at");
+  auto t_critical = str(wait_terminal(critical), "started_at");
+  EXPECT_LE(t_critical, t_high);
+  EXPECT_LE(t_high, t_medium);
+  EXPECT_LE(t_medium, t_low);
+}
+
+TEST_F(Api, CrashedAgentIsRestartedAndItsTaskRetried) {
+  auto agent = create_agent(R"({"name":"fragile"})");
+  auto id = submit(R"({"type":"test.crash","max_retries":1})");
+  auto done = wait_terminal(id);
+  EXPECT_EQ(str(done, "status"), "completed") << str(done, "error");
+  EXPECT_EQ(done["attempts"].GetUint(), 2u);
+  auto status = parse_json(get("/api/hive/status").body);
+  EXPECT_EQ(status["agents"]["restarts"].GetUint64(), 1u);
+  // The restarted agent keeps serving.
+  EXPECT_EQ(str(wait_terminal(submit(R"({"type":"echo"})")), "agent_id"), agent);
+}
+
+TEST_F(Api, BatchSubmissionIsAllOrNothing) {
+  auto ok = post("/api/tasks/batch", R"({"tasks":[{"type":"echo"},{"type":"echo","priority":"high"},{"type":"sleep","payload":{"ms":1}}]})");
+  ASSERT_EQ(ok.status, 201u) << ok.body;
+  EXPECT_EQ(parse_json(ok.body).Size(), 3u);
+  auto bad = post("/api/tasks/batch", R"([{"type":"echo"},{"type":"nope"}])");
+  EXPECT_EQ(bad.status, 422u);
+  EXPECT_EQ(str(parse_json(bad.body)["error"], "field"), "tasks[1].type");
+  EXPECT_EQ(parse_json(get("/api/tasks").body).Size(), 3u);
+}
+
+TEST_F(Api, ListsFilterAndPage) {
+  for (int i = 0; i < 5; ++i)
+    submit(R"({"type":"echo"})");
+  submit(R"({"type":"sleep","payload":{"ms":1}})");
+  std::vector<std::string> ids;
+  std::string target = "/api/tasks?limit=2";
+  for (int page = 0; page < 10 && !target.empty(); ++page) {
+    auto res = get(target);
+    ASSERT_EQ(res.status, 200u);
+    auto doc = parse_json(res.body);
+    for (auto& t : doc.GetArray())
+      ids.push_back(str(t, "id"));
+    auto cursor = res.header("x-next-cursor");
+    target = cursor.empty() ? "" : "/api/tasks?limit=2&after=" + cursor;
+  }
+  EXPECT_EQ(ids.size(), 6u);
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  auto sleeps = parse_json(get("/api/tasks?type=sleep").body);
+  EXPECT_EQ(sleeps.Size(), 1u);
+  auto queued = parse_json(get("/api/tasks?status=queued").body);
+  EXPECT_EQ(queued.Size(), 6u);
+  EXPECT_EQ(get("/api/tasks?status=bogus").status, 422u);
+  EXPECT_EQ(get("/api/tasks?limit=0").status, 422u);
+}
+
+TEST_F(Api, AgentsCanBePausedResumedAndDeleted) {
+  auto id = create_agent(R"({"name":"a","type":"specialist","capabilities":[{"name":"x","proficiency":0.4}]})");
+  create_agent(R"({"name":"b","type":"learner"})");
+  auto paused = patch("/api/agents/" + id, R"({"state":"paused"})");
+  ASSERT_EQ(paused.status, 200u) << paused.body;
+  EXPECT_EQ(str(parse_json(paused.body), "state"), "paused");
+  // A paused agent gets no work.
+  auto task = submit(R"({"type":"echo","required_capabilities":["x"]})");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(str(parse_json(get("/api/tasks/" + task).body), "status"), "queued");
+  EXPECT_EQ(patch("/api/agents/" + id, R"({"state":"idle"})").status, 200u);
+  EXPECT_EQ(str(wait_terminal(task), "status"), "completed");
+
+  auto specialists = parse_json(get("/api/agents?type=specialist").body);
+  EXPECT_EQ(specialists.Size(), 1u);
+  auto with_x = parse_json(get("/api/agents?capability=x").body);
+  EXPECT_EQ(with_x.Size(), 1u);
+  EXPECT_EQ(patch("/api/agents/" + id, R"({"state":"working"})").status, 422u);
+  EXPECT_EQ(del("/api/agents/" + id).status, 204u);
+  EXPECT_EQ(get("/api/agents/" + id).status, 404u);
+  EXPECT_EQ(parse_json(get("/api/agents").body).Size(), 1u);
+}
+
+TEST_F(Api, StatusReportsAgentsTasksAndQueue) {
+  create_agent(R"({"name":"a"})");
+  submit(R"({"type":"echo","priority":"high","required_capabilities":["missing"]})");
+  auto id = submit(R"({"type":"echo"})");
+  wait_terminal(id);
+  auto status = parse_json(get("/api/hive/status").body);
+  EXPECT_EQ(status["agents"]["total"].GetUint64(), 1u);
+  EXPECT_EQ(status["tasks"]["by_status"]["completed"].GetUint64(), 1u);
+  EXPECT_EQ(status["tasks"]["by_status"]["queued"].GetUint64(), 1u);
+  EXPECT_EQ(status["queue"]["depth_by_priority"]["high"].GetUint64(), 1u);
+  EXPECT_EQ(str(status, "store"), "sqlite");
+  EXPECT_GE(status["uptime_secs"].GetDouble(), 0.0);
+}
+
+class ApiSmallQueue : public server_fixture {
+protected:
+  void SetUp() override {
+    server_fixture::SetUp();
+    overrides = {"tasks.queue_max=3"};
+    start();
+  }
+};
+
+TEST_F(ApiSmallQueue, FullQueueAnswers503WithRetryAfter) {
+  for (int i = 0; i < 3; ++i)
+    submit(R"({"type":"echo"})");
+  auto full = post("/api/tasks", R"({"type":"echo"})");
+  EXPECT_EQ(full.status, 503u);
+  EXPECT_EQ(full.header("retry-after"), "1");
+  EXPECT_EQ(str(parse_json(full.body)["error"], "code"), "queue_full");
+  // Once an agent drains the queue, submissions are accepted again.
+  create_agent(R"({"name":"drain","max_concurrency":3})");
+  EXPECT_TRUE(wait_until("/api/hive/status", [](const rapidjson::Document& d) {
+    return d["tasks"]["by_status"]["completed"].GetUint64() == 3;
+  }));
+  EXPECT_EQ(post("/api/tasks", R"({"type":"echo"})").status, 201u);
+}
+
+TEST_F(Api, StateSurvivesARestart) {
+  auto agent = create_agent(R"({"name":"keeper","capabilities":[{"name":"late","proficiency":0.5}]})");
+  auto done = submit(R"({"type":"echo","payload":{"v":1}})");
+  wait_terminal(done);
+  // Waits for a capability nobody has yet.
+  auto waiting = submit(R"({"type":"echo","required_capabilities":[{"name":"late","min_proficiency":0.9}]})");
+  restart();
+  auto rec = parse_json(get("/api/agents/" + agent).body);
+  EXPECT_EQ(str(rec, "name"), "keeper");
+  EXPECT_EQ(str(parse_json(get("/api/tasks/" + done).body), "status"), "completed");
+  EXPECT_EQ(str(parse_json(get("/api/tasks/" + waiting).body), "status"), "queued");
+  EXPECT_EQ(patch("/api/agents/" + agent, R"({"capabilities":[{"name":"late","proficiency":0.95}]})").status, 200u);
+  EXPECT_EQ(str(wait_terminal(waiting), "status"), "completed");
+}

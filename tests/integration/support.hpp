@@ -1,0 +1,62 @@
+// Integration-test fixture: a real Hive server in-process on port 0 with a SQLite file.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "actors/executor.hpp"
+#include "app/server.hpp"
+#include "tests/support/http_client.hpp"
+
+namespace hive::test {
+
+/// Parses a JSON body (fails the test if it is not JSON).
+rapidjson::Document parse_json(const std::string& body);
+
+/// Executors only the tests register: `test.fail` (always fails, retryable),
+/// `test.permanent` (fails, not retryable) and `test.crash` (throws on a task's first attempt,
+/// which crashes the agent actor).
+void register_test_executors(actors::executor_registry& registry);
+
+class server_fixture : public ::testing::Test {
+protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  /// Settings applied on top of the fixture's defaults, as section.key=value (before start).
+  std::vector<std::string> overrides;
+
+  void start();
+  void restart();
+
+  http_reply get(const std::string& target);
+  http_reply post(const std::string& target, const std::string& body,
+                  http_client::header_list headers = {});
+  http_reply patch(const std::string& target, const std::string& body);
+  http_reply del(const std::string& target);
+
+  /// Creates an agent from a JSON body; returns its id.
+  std::string create_agent(const std::string& body);
+  /// Submits a task from a JSON body; returns its id.
+  std::string submit(const std::string& body);
+  /// Polls until the task is in a terminal state (or the deadline passes); returns its JSON.
+  rapidjson::Document wait_terminal(const std::string& id,
+                                    std::chrono::milliseconds within = std::chrono::seconds(10));
+  /// Polls GET target until `pred(json)` holds.
+  bool wait_until(const std::string& target, const std::function<bool(const rapidjson::Document&)>& pred,
+                  std::chrono::milliseconds within = std::chrono::seconds(10));
+
+  std::filesystem::path dir;
+  std::unique_ptr<app::server> srv;
+  std::unique_ptr<http_client> client;
+};
+
+} // namespace hive::test

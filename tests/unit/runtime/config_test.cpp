@@ -1,0 +1,120 @@
+// Configuration: defaults, precedence of file < environment < flags, validation messages.
+#include "runtime/config.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+using namespace hive;
+using namespace hive::runtime;
+
+namespace {
+
+std::string write_temp_file(const std::string& text) {
+  char path[] = "/tmp/hive_config_test_XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  std::ofstream{path} << text;
+  return path;
+}
+
+} // namespace
+
+TEST(Config, DefaultsMatchTheDocumentedValues) {
+  auto cfg = default_config();
+  EXPECT_EQ(cfg.server.port, 3001);
+  EXPECT_EQ(cfg.server.host, "0.0.0.0");
+  EXPECT_EQ(cfg.server.keep_alive_timeout_secs, 75u);
+  EXPECT_EQ(cfg.database.url, "sqlite://data/hive.db");
+  EXPECT_GE(cfg.performance.worker_threads, 1u);
+  EXPECT_EQ(cfg.performance.scheduler_policy, "stealing");
+}
+
+TEST(Config, EveryDefaultIsValidAndListed) {
+  for (const auto& s : settings()) {
+    auto cfg = default_config();
+    EXPECT_TRUE(set_value(cfg, s.section, s.key, s.default_value).ok()) << s.env_name();
+    EXPECT_FALSE(s.help.empty()) << s.env_name();
+  }
+}
+
+TEST(Config, EnvironmentOverridesFileAndFlagsOverrideEnvironment) {
+  auto file = write_temp_file("# comment\n[server]\nport = 4000\nmax_connections = 7\n");
+  config_sources src;
+  src.file_path = file;
+  src.environment = {"HIVE_SERVER__PORT=5000", "PATH=/usr/bin"};
+  auto cfg = load_config(src);
+  ASSERT_TRUE(cfg.ok()) << cfg.err().message;
+  EXPECT_EQ(cfg->server.port, 5000);
+  EXPECT_EQ(cfg->server.max_connections, 7u);
+  src.flags = {"server.port=6000"};
+  cfg = load_config(src);
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ(cfg->server.port, 6000);
+  std::remove(file.c_str());
+}
+
+TEST(Config, BadValueNamesTheSettingAndItsOrigin) {
+  config_sources src;
+  src.environment = {"HIVE_SERVER__PORT=70000"};
+  auto cfg = load_config(src);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.err().message.find("HIVE_SERVER__PORT"), std::string::npos);
+  EXPECT_NE(cfg.err().message.find("environment"), std::string::npos);
+  EXPECT_EQ(cfg.err().field, "server.port");
+
+  src.environment = {"HIVE_PERFORMANCE__WORKER_THREADS=lots"};
+  cfg = load_config(src);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.err().message.find("auto"), std::string::npos);
+
+  src.environment = {"HIVE_DATABASE__URL=mysql://x"};
+  EXPECT_FALSE(load_config(src).ok());
+}
+
+TEST(Config, BadFileLineIsReportedWithItsLineNumber) {
+  auto file = write_temp_file("[server]\nport = 1\nthis line is wrong\n");
+  config_sources src;
+  src.file_path = file;
+  auto cfg = load_config(src);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.err().message.find(":3"), std::string::npos) << cfg.err().message;
+  std::remove(file.c_str());
+}
+
+TEST(Config, UnknownHiveVariablesAreReportedNotFatal) {
+  config_sources src;
+  src.environment = {"HIVE_SERVER__PROT=1", "HIVE_NONSENSE=2", "HOME=/root"};
+  auto cfg = load_config(src);
+  ASSERT_TRUE(cfg.ok());
+  ASSERT_EQ(cfg->warnings.size(), 2u);
+  EXPECT_NE(cfg->warnings[0].find("HIVE_SERVER__PROT"), std::string::npos);
+}
+
+TEST(Config, AutoThreadsResolveToAtLeastOne) {
+  config_sources src;
+  src.environment = {"HIVE_PERFORMANCE__WORKER_THREADS=auto", "HIVE_SERVER__IO_THREADS=3"};
+  auto cfg = load_config(src);
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_GE(cfg->performance.worker_threads, 1u);
+  EXPECT_EQ(cfg->server.io_threads, 3u);
+}
+
+TEST(Config, MalformedFlagIsRejected) {
+  config_sources src;
+  src.flags = {"port3001"};
+  EXPECT_FALSE(load_config(src).ok());
+  src.flags = {"server.nope=1"};
+  EXPECT_FALSE(load_config(src).ok());
+}
+
+TEST(Config, CrossFieldChecks) {
+  config_sources src;
+  src.environment = {"HIVE_TASKS__DEFAULT_TIMEOUT_MS=5000", "HIVE_TASKS__MAX_TIMEOUT_MS=1000"};
+  auto cfg = load_config(src);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.err().message.find("DEFAULT_TIMEOUT_MS"), std::string::npos);
+}
