@@ -1,0 +1,61 @@
+// Picks the store implementation named by the scheme of the database URL.
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "persistence/internal/memory_store.hpp"
+#include "persistence/internal/sqlite_store.hpp"
+#include "persistence/store.hpp"
+
+namespace hive::persistence {
+namespace {
+
+constexpr std::string_view sqlite_scheme = "sqlite://";
+constexpr std::string_view memory_scheme = "memory://";
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+// "normal" or "full", in any case; empty means the default, normal.
+result<bool> parse_full_sync(std::string_view text) {
+  std::string lower{text};
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.empty() || lower == "normal")
+    return false;
+  if (lower == "full")
+    return true;
+  return make_error(errc::invalid_field,
+                    "unknown synchronous mode '" + lower + "' (expected normal or full)",
+                    "database.synchronous");
+}
+
+} // namespace
+
+result<std::unique_ptr<store>> open_store(std::string_view url, std::string_view synchronous) {
+  auto full_sync = parse_full_sync(synchronous);
+  if (!full_sync)
+    return std::move(full_sync).err();
+  if (starts_with(url, memory_scheme))
+    return std::unique_ptr<store>{std::make_unique<internal::memory_store>()};
+  if (starts_with(url, sqlite_scheme)) {
+    std::string path{url.substr(sqlite_scheme.size())};
+    if (path.empty())
+      return make_error(errc::invalid_field,
+                        "sqlite:// needs a file path, e.g. sqlite://data/hive.db", "database.url");
+    auto db = internal::sqlite_store::open(path, *full_sync);
+    if (!db)
+      return std::move(db).err();
+    return std::unique_ptr<store>{std::move(*db)};
+  }
+  // Only the scheme is quoted: the rest of a URL may hold a password.
+  auto end = url.find("://");
+  std::string what = "database URL without a scheme";
+  if (end != std::string_view::npos)
+    what = "unsupported database URL scheme '" + std::string{url.substr(0, end)} + "'";
+  return make_error(errc::invalid_field, what + " (expected sqlite://PATH or memory://)",
+                    "database.url");
+}
+
+} // namespace hive::persistence
