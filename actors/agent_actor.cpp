@@ -10,12 +10,20 @@
 namespace hive::actors {
 namespace {
 
+/// Kept small: a hive may hold 100,000 idle agents.
 struct agent_actor_state {
+  using deferred_map
+    = std::unordered_map<uint64_t, std::pair<caf::response_promise, execution_result>>;
   context_ptr ctx;
-  std::string id;
   uint64_t next_ticket = 0;
-  /// Answers waiting for a delay or the blocking pool, by ticket.
-  std::unordered_map<uint64_t, std::pair<caf::response_promise, execution_result>> deferred;
+  /// Answers waiting for a delay or the blocking pool, by ticket (made on first use).
+  std::unique_ptr<deferred_map> deferred;
+
+  deferred_map& pending() {
+    if (!deferred)
+      deferred = std::make_unique<deferred_map>();
+    return *deferred;
+  }
 
   static inline const char* name = "hive.agent";
 };
@@ -30,13 +38,12 @@ void answer(agent_actor* self, caf::response_promise rp, execution_result res) {
   }
   auto ticket = self->state.next_ticket++;
   auto delay = std::chrono::milliseconds{res.ready_after_ms};
-  self->state.deferred.emplace(ticket, std::make_pair(std::move(rp), std::move(res)));
+  self->state.pending().emplace(ticket, std::make_pair(std::move(rp), std::move(res)));
   self->delayed_send(self, delay, deliver_atom::value, ticket);
 }
 
-caf::behavior agent_behavior(agent_actor* self, context_ptr ctx, std::string id) {
+caf::behavior agent_behavior(agent_actor* self, context_ptr ctx) {
   self->state.ctx = std::move(ctx);
-  self->state.id = std::move(id);
   return {
     [=](run_atom, task_ptr task) {
       auto rp = self->make_response_promise();
@@ -52,7 +59,7 @@ caf::behavior agent_behavior(agent_actor* self, context_ptr ctx, std::string id)
       }
       // Blocking work: run on the pool, come back to this actor with the result.
       auto ticket = self->state.next_ticket++;
-      self->state.deferred.emplace(ticket, std::make_pair(std::move(rp), execution_result{}));
+      self->state.pending().emplace(ticket, std::make_pair(std::move(rp), execution_result{}));
       caf::actor me = caf::actor_cast<caf::actor>(self);
       bool posted = self->state.ctx->blocking->post([me, exec, task, ticket] {
         execution_result res;
@@ -64,26 +71,28 @@ caf::behavior agent_behavior(agent_actor* self, context_ptr ctx, std::string id)
         caf::anon_send(me, deliver_atom::value, ticket, std::move(res));
       });
       if (!posted) {
-        auto node = self->state.deferred.extract(ticket);
+        auto node = self->state.pending().extract(ticket);
         node.mapped().first.deliver(execution_result::failure("server is stopping", true));
       }
     },
     [=](deliver_atom, uint64_t ticket, execution_result& res) {
       // A blocking run finished: deliver now or after its delay.
-      auto i = self->state.deferred.find(ticket);
-      if (i == self->state.deferred.end())
+      auto& pending = self->state.pending();
+      auto i = pending.find(ticket);
+      if (i == pending.end())
         return;
       auto rp = std::move(i->second.first);
-      self->state.deferred.erase(i);
+      pending.erase(i);
       answer(self, std::move(rp), std::move(res));
     },
     [=](deliver_atom, uint64_t ticket) {
       // A delay elapsed.
-      auto i = self->state.deferred.find(ticket);
-      if (i == self->state.deferred.end())
+      auto& pending = self->state.pending();
+      auto i = pending.find(ticket);
+      if (i == pending.end())
         return;
       auto entry = std::move(i->second);
-      self->state.deferred.erase(i);
+      pending.erase(i);
       entry.second.ready_after_ms = 0;
       entry.first.deliver(std::move(entry.second));
     },
@@ -92,8 +101,8 @@ caf::behavior agent_behavior(agent_actor* self, context_ptr ctx, std::string id)
 
 } // namespace
 
-caf::actor spawn_agent_actor(caf::local_actor* parent, context_ptr ctx, std::string agent_id) {
-  return parent->spawn(agent_behavior, std::move(ctx), std::move(agent_id));
+caf::actor spawn_agent_actor(caf::local_actor* parent, context_ptr ctx) {
+  return parent->spawn(agent_behavior, std::move(ctx));
 }
 
 } // namespace hive::actors

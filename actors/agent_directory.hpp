@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <caf/actor.hpp>
+
 #include "actors/routing.hpp"
 #include "runtime/model.hpp"
 
@@ -17,6 +19,7 @@ namespace hive::actors {
 
 struct agent_entry {
   agent_record record;
+  caf::actor handle; ///< the agent's actor (set and replaced by the scheduler)
   uint32_t load = 0; ///< tasks assigned and not yet released
   size_t available_pos = npos;
   static constexpr size_t npos = static_cast<size_t>(-1);

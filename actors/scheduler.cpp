@@ -15,6 +15,7 @@
 #include "actors/task_actor.hpp"
 #include "runtime/ids.hpp"
 #include "runtime/log.hpp"
+#include "runtime/memory.hpp"
 
 namespace hive::actors {
 namespace {
@@ -37,8 +38,6 @@ struct ready_entry {
 struct scheduler_state {
   context_ptr ctx;
   agent_directory agents;
-  std::unordered_map<std::string, caf::actor> agent_handles;
-  std::unordered_map<caf::actor_addr, std::string> agent_by_addr;
   ready_queue<ready_entry> ready{5000};
   std::unordered_map<std::string, live_task> live;
   std::array<std::deque<task_ptr>, priority_levels> backlog;
@@ -51,6 +50,9 @@ struct scheduler_state {
   std::unordered_map<std::string, task_record> pending_keys; ///< key -> task being committed
   std::unordered_set<std::string> dirty_agents;
   uint64_t agent_restarts = 0;
+  uint64_t activity = 0;         ///< counts messages that changed something
+  uint64_t activity_seen = 0;    ///< at the previous tick
+  uint64_t activity_trimmed = 0; ///< when memory was last given back
   timestamp_ms started_at = 0;
   bool draining = false;
   timestamp_ms drain_deadline = 0;
@@ -69,11 +71,9 @@ void set_status(scheduler_state& st, live_task& lt, task_status to) {
   lt.status = to;
 }
 
-void spawn_agent(scheduler_actor* self, const std::string& id) {
-  auto handle = spawn_agent_actor(self, self->state.ctx, id);
-  self->monitor(handle);
-  self->state.agent_by_addr[handle.address()] = id;
-  self->state.agent_handles[id] = std::move(handle);
+void spawn_agent(scheduler_actor* self, agent_entry& entry) {
+  entry.handle = spawn_agent_actor(self, self->state.ctx);
+  self->monitor(entry.handle);
 }
 
 /// Starts a task actor now, or parks the task in the backlog when at the bound.
@@ -125,7 +125,7 @@ void dispatch(scheduler_actor* self) {
       lt.assigned_agent = agent->record.id;
       set_status(st, lt, task_status::running);
       ++st.running;
-      self->send(e.handle, assign_msg{agent->record.id, st.agent_handles[agent->record.id]});
+      self->send(e.handle, assign_msg{agent->record.id, agent->handle});
       return true;
     });
     if (!assigned)
@@ -449,8 +449,7 @@ void on_agent_create(scheduler_actor* self, agent_create_msg& msg) {
   rec.mean_latency_ms = 0;
   if (rec.state != agent_state::paused)
     rec.state = agent_state::idle;
-  auto& entry = st.agents.add(rec);
-  spawn_agent(self, entry.record.id);
+  spawn_agent(self, st.agents.add(rec));
   persistence::write_batch batch;
   batch.agents.push_back(rec);
   auto me = caf::actor_cast<caf::actor>(self);
@@ -492,19 +491,18 @@ void on_agent_update(scheduler_actor* self, agent_update_msg& msg) {
 
 void on_agent_delete(scheduler_actor* self, agent_delete_msg& msg) {
   auto& st = self->state;
-  if (st.agents.find(msg.id) == nullptr) {
+  auto* entry = st.agents.find(msg.id);
+  if (entry == nullptr) {
     msg.reply(make_error(errc::not_found, "no agent with id " + msg.id, "id"));
     return;
   }
+  if (entry->handle) {
+    self->demonitor(entry->handle);
+    // Its running tasks see the actor go down and are retried elsewhere.
+    self->send_exit(entry->handle, caf::exit_reason::user_shutdown);
+  }
   st.agents.remove(msg.id);
   st.dirty_agents.erase(msg.id);
-  if (auto i = st.agent_handles.find(msg.id); i != st.agent_handles.end()) {
-    self->demonitor(i->second);
-    st.agent_by_addr.erase(i->second.address());
-    // Its running tasks see the actor go down and are retried elsewhere.
-    self->send_exit(i->second, caf::exit_reason::user_shutdown);
-    st.agent_handles.erase(i);
-  }
   persistence::write_batch batch;
   batch.deleted_agents.push_back(msg.id);
   auto reply = std::move(msg.reply);
@@ -537,20 +535,19 @@ void on_agent_list(scheduler_actor* self, agent_list_msg& msg) {
 
 void on_agent_down(scheduler_actor* self, caf::down_msg& dm) {
   auto& st = self->state;
-  auto i = st.agent_by_addr.find(dm.source);
-  if (i == st.agent_by_addr.end())
-    return;
-  auto id = i->second;
-  st.agent_by_addr.erase(i);
-  st.agent_handles.erase(id);
-  if (st.agents.find(id) == nullptr)
+  // Crashes are rare: a scan beats keeping an address index per agent.
+  agent_entry* crashed = nullptr;
+  for (auto& kv : st.agents.entries())
+    if (kv.second.handle && kv.second.handle.address() == dm.source)
+      crashed = st.agents.find(kv.first);
+  if (crashed == nullptr)
     return;
   // Supervision: restart the agent from its record; the task actors whose attempt was on the
-  // crashed actor see request_receiver_down and retry.
+  // crashed actor see it go down and retry.
   ++st.agent_restarts;
-  runtime::log_warn("scheduler", "agent " + id + " crashed (" + self->system().render(dm.reason)
-                                   + "); restarting it");
-  spawn_agent(self, id);
+  runtime::log_warn("scheduler", "agent " + crashed->record.id + " crashed ("
+                                   + self->system().render(dm.reason) + "); restarting it");
+  spawn_agent(self, *crashed);
 }
 
 void on_status(scheduler_actor* self, status_msg& msg) {
@@ -581,9 +578,7 @@ void recover(scheduler_actor* self, recovered_state& rec) {
   for (auto& agent : rec.agents) {
     if (agent.state == agent_state::working || agent.state == agent_state::offline)
       agent.state = agent_state::idle;
-    auto id = agent.id;
-    st.agents.add(std::move(agent));
-    spawn_agent(self, id);
+    spawn_agent(self, st.agents.add(std::move(agent)));
   }
   for (auto& [id, key] : rec.idempotency_keys)
     st.keys.emplace(std::move(key), std::move(id));
@@ -623,8 +618,8 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
   self->delayed_send(self, std::chrono::milliseconds{st.ctx->settings.agent_flush_ms},
                      tick_atom::value);
   return {
-    [=](submit_msg& msg) { on_submit(self, msg); },
-    [=](admitted_msg& msg) { on_admitted(self, msg); },
+    [=](submit_msg& msg) { ++self->state.activity; on_submit(self, msg); },
+    [=](admitted_msg& msg) { ++self->state.activity; on_admitted(self, msg); },
     [=](ready_msg& msg) {
       auto& s = self->state;
       auto i = s.live.find(msg.task->id);
@@ -648,7 +643,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
       dispatch(self);
       check_drain(self);
     },
-    [=](finished_msg& msg) { retire(self, msg.task_id, msg.status, true); },
+    [=](finished_msg& msg) { ++self->state.activity; retire(self, msg.task_id, msg.status, true); },
     [=](await_dep_atom, const std::string& dep) -> caf::result<int32_t> {
       auto& s = self->state;
       if (auto i = s.live.find(dep); i != s.live.end()) {
@@ -663,7 +658,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
     },
     [=](cancel_msg& msg) { on_cancel(self, msg); },
     [=](retry_msg& msg) { on_retry(self, msg); },
-    [=](agent_create_msg& msg) { on_agent_create(self, msg); },
+    [=](agent_create_msg& msg) { ++self->state.activity; on_agent_create(self, msg); },
     [=](agent_get_msg& msg) {
       if (auto* entry = self->state.agents.find(msg.id))
         msg.reply(entry->record);
@@ -671,8 +666,8 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
         msg.reply(make_error(errc::not_found, "no agent with id " + msg.id, "id"));
     },
     [=](agent_list_msg& msg) { on_agent_list(self, msg); },
-    [=](agent_update_msg& msg) { on_agent_update(self, msg); },
-    [=](agent_delete_msg& msg) { on_agent_delete(self, msg); },
+    [=](agent_update_msg& msg) { ++self->state.activity; on_agent_update(self, msg); },
+    [=](agent_delete_msg& msg) { ++self->state.activity; on_agent_delete(self, msg); },
     [=](status_msg& msg) { on_status(self, msg); },
     [=](drain_msg& msg) {
       auto& s = self->state;
@@ -687,15 +682,23 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
       for (auto& kv : s.live)
         if (kv.second.handle)
           self->send_exit(kv.second.handle, caf::exit_reason::user_shutdown);
-      for (auto& kv : s.agent_handles) {
-        self->demonitor(kv.second);
-        self->send_exit(kv.second, caf::exit_reason::user_shutdown);
+      for (auto& kv : s.agents.entries()) {
+        if (!kv.second.handle)
+          continue;
+        self->demonitor(kv.second.handle);
+        self->send_exit(kv.second.handle, caf::exit_reason::user_shutdown);
       }
       self->quit();
     },
     [=](tick_atom) {
       auto& s = self->state;
       flush_agents(s);
+      // After a burst of work, once a whole tick passed quietly, hand freed memory back.
+      if (s.activity == s.activity_seen && s.activity != s.activity_trimmed) {
+        runtime::release_free_memory();
+        s.activity_trimmed = s.activity;
+      }
+      s.activity_seen = s.activity;
       check_drain(self);
       auto period = s.draining ? 20u : s.ctx->settings.agent_flush_ms;
       self->delayed_send(self, std::chrono::milliseconds{period}, tick_atom::value);
