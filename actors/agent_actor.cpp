@@ -11,9 +11,15 @@ namespace hive::actors {
 namespace {
 
 /// Kept small: a hive may hold 100,000 idle agents.
+/// A run whose answer is not delivered yet (waiting for a delay or the blocking pool).
+struct deferred_run {
+  caf::response_promise rp;
+  execution_result res;
+  std::string task_id;
+};
+
 struct agent_actor_state {
-  using deferred_map
-    = std::unordered_map<uint64_t, std::pair<caf::response_promise, execution_result>>;
+  using deferred_map = std::unordered_map<uint64_t, deferred_run>;
   context_ptr ctx;
   uint64_t next_ticket = 0;
   /// Answers waiting for a delay or the blocking pool, by ticket (made on first use).
@@ -31,14 +37,15 @@ struct agent_actor_state {
 using agent_actor = caf::stateful_actor<agent_actor_state>;
 
 /// Delivers `res` now, or after its ready_after_ms delay.
-void answer(agent_actor* self, caf::response_promise rp, execution_result res) {
+void answer(agent_actor* self, caf::response_promise rp, execution_result res,
+            const std::string& task_id) {
   if (res.ready_after_ms == 0) {
     rp.deliver(std::move(res));
     return;
   }
   auto ticket = self->state.next_ticket++;
   auto delay = std::chrono::milliseconds{res.ready_after_ms};
-  self->state.pending().emplace(ticket, std::make_pair(std::move(rp), std::move(res)));
+  self->state.pending().emplace(ticket, deferred_run{std::move(rp), std::move(res), task_id});
   self->delayed_send(self, delay, deliver_atom::value, ticket);
 }
 
@@ -54,12 +61,12 @@ caf::behavior agent_behavior(agent_actor* self, context_ptr ctx) {
         return;
       }
       if (exec->mode(*task) == execution_mode::inline_call) {
-        answer(self, std::move(rp), exec->run(*task));
+        answer(self, std::move(rp), exec->run(*task), task->id);
         return;
       }
       // Blocking work: run on the pool, come back to this actor with the result.
       auto ticket = self->state.next_ticket++;
-      self->state.pending().emplace(ticket, std::make_pair(std::move(rp), execution_result{}));
+      self->state.pending().emplace(ticket, deferred_run{std::move(rp), {}, task->id});
       caf::actor me = caf::actor_cast<caf::actor>(self);
       bool posted = self->state.ctx->blocking->post([me, exec, task, ticket] {
         execution_result res;
@@ -72,7 +79,7 @@ caf::behavior agent_behavior(agent_actor* self, context_ptr ctx) {
       });
       if (!posted) {
         auto node = self->state.pending().extract(ticket);
-        node.mapped().first.deliver(execution_result::failure("server is stopping", true));
+        node.mapped().rp.deliver(execution_result::failure("server is stopping", true));
       }
     },
     [=](deliver_atom, uint64_t ticket, execution_result& res) {
@@ -81,9 +88,9 @@ caf::behavior agent_behavior(agent_actor* self, context_ptr ctx) {
       auto i = pending.find(ticket);
       if (i == pending.end())
         return;
-      auto rp = std::move(i->second.first);
+      auto run = std::move(i->second);
       pending.erase(i);
-      answer(self, std::move(rp), std::move(res));
+      answer(self, std::move(run.rp), std::move(res), run.task_id);
     },
     [=](deliver_atom, uint64_t ticket) {
       // A delay elapsed.
@@ -91,10 +98,22 @@ caf::behavior agent_behavior(agent_actor* self, context_ptr ctx) {
       auto i = pending.find(ticket);
       if (i == pending.end())
         return;
-      auto entry = std::move(i->second);
+      auto run = std::move(i->second);
       pending.erase(i);
-      entry.second.ready_after_ms = 0;
-      entry.first.deliver(std::move(entry.second));
+      run.res.ready_after_ms = 0;
+      run.rp.deliver(std::move(run.res));
+    },
+    [=](cancel_run_atom, const std::string& task_id) {
+      // The task was cancelled or timed out: stop waiting for its result. (Work already on the
+      // blocking pool runs to its end; its result is dropped.)
+      auto& pending = self->state.pending();
+      for (auto i = pending.begin(); i != pending.end(); ++i) {
+        if (i->second.task_id == task_id) {
+          i->second.rp.deliver(execution_result::failure("cancelled", false));
+          pending.erase(i);
+          return;
+        }
+      }
     },
   };
 }

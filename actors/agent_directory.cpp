@@ -78,6 +78,7 @@ void agent_directory::release(agent_entry& entry, bool success, double latency_m
   auto& rec = entry.record;
   if (counted) {
     if (success) {
+      entry.crash_streak = 0;
       // Running mean over completed tasks.
       ++rec.tasks_completed;
       rec.mean_latency_ms += (latency_ms - rec.mean_latency_ms)

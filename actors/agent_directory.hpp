@@ -21,6 +21,7 @@ struct agent_entry {
   agent_record record;
   caf::actor handle; ///< the agent's actor (set and replaced by the scheduler)
   uint32_t load = 0; ///< tasks assigned and not yet released
+  uint32_t crash_streak = 0; ///< crashes since the agent last completed a task
   size_t available_pos = npos;
   static constexpr size_t npos = static_cast<size_t>(-1);
 

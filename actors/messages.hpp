@@ -120,6 +120,8 @@ struct task_cancel_msg {
 
 /// Request: run the task, answer an execution_result.
 using run_atom = caf::atom_constant<caf::atom("run")>;
+/// Task actor -> agent: drop the pending run of this task id (cancelled or timed out).
+using cancel_run_atom = caf::atom_constant<caf::atom("cancel_run")>;
 /// Internal to the agent: a deferred result is due.
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 /// Internal to the task: the retry backoff elapsed.

@@ -60,6 +60,29 @@ public:
     return false;
   }
 
+  /// The entry take_first would visit first, with its effective priority; nullptr if empty.
+  T* head(timestamp_ms now, double* key = nullptr, timestamp_ms* enqueued_at = nullptr) {
+    int best = -1;
+    double best_key = 0;
+    for (int lvl = priority_levels - 1; lvl >= 0; --lvl) {
+      auto& q = levels_[lvl];
+      if (q.empty())
+        continue;
+      auto k = effective(lvl, q.front().enqueued_at, now);
+      if (best < 0 || k > best_key) {
+        best = lvl;
+        best_key = k;
+      }
+    }
+    if (best < 0)
+      return nullptr;
+    if (key != nullptr)
+      *key = best_key;
+    if (enqueued_at != nullptr)
+      *enqueued_at = levels_[best].front().enqueued_at;
+    return &levels_[best].front().value;
+  }
+
   /// Removes the first entry matching `pred`; returns whether one was found.
   template <class Pred>
   bool remove_if(Pred&& pred) {

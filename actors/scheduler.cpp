@@ -11,7 +11,7 @@
 #include "actors/agent_actor.hpp"
 #include "actors/agent_directory.hpp"
 #include "actors/messages.hpp"
-#include "actors/ready_queue.hpp"
+#include "actors/dispatch_queue.hpp"
 #include "actors/task_actor.hpp"
 #include "runtime/ids.hpp"
 #include "runtime/log.hpp"
@@ -23,13 +23,17 @@ namespace {
 /// A task admitted and not yet terminal.
 struct live_task {
   task_ptr task;
-  caf::actor handle;          ///< empty while the task waits in the backlog
+  caf::actor handle;          ///< empty while the task is dormant (no actor yet)
   task_status status;         ///< as far as the scheduler knows
-  bool in_ready = false;      ///< waiting in the ready queue
+  std::string cls;            ///< requirement class (see dispatch_queue)
+  bool in_ready = false;      ///< waiting in the dispatch queue
+  bool in_backlog = false;    ///< pending on dependencies, waiting for an actor slot
   std::string assigned_agent; ///< assigned and not yet released
   std::vector<caf::response_promise> dep_waiters;
 };
 
+/// A task waiting for an agent. Without a handle it is dormant: its actor is spawned only
+/// when an agent is assigned (the bound on live task actors was reached when it arrived).
 struct ready_entry {
   task_ptr task;
   caf::actor handle;
@@ -38,10 +42,10 @@ struct ready_entry {
 struct scheduler_state {
   context_ptr ctx;
   agent_directory agents;
-  ready_queue<ready_entry> ready{5000};
+  dispatch_queue<ready_entry> ready{5000};
   std::unordered_map<std::string, live_task> live;
-  std::array<std::deque<task_ptr>, priority_levels> backlog;
-  size_t backlog_size = 0;
+  /// Tasks with dependencies that arrived while at the actor bound: they need an actor to wait.
+  std::deque<task_ptr> backlog;
   size_t live_actors = 0;
   size_t admitting = 0; ///< submitted tasks whose commit is pending
   size_t running = 0;
@@ -76,33 +80,41 @@ void spawn_agent(scheduler_actor* self, agent_entry& entry) {
   self->monitor(entry.handle);
 }
 
-/// Starts a task actor now, or parks the task in the backlog when at the bound.
-void materialize(scheduler_actor* self, task_ptr task) {
+/// Puts a task in the dispatch queue (it waits for an agent).
+void enqueue_ready(scheduler_actor* self, live_task& lt, caf::actor handle) {
   auto& st = self->state;
-  if (st.live_actors >= st.ctx->settings.async_tasks_max) {
-    st.backlog[static_cast<size_t>(task->priority)].push_back(std::move(task));
-    ++st.backlog_size;
-    return;
-  }
-  auto& lt = st.live[task->id];
-  lt.handle = spawn_task_actor(self, st.ctx, caf::actor_cast<caf::actor>(self), std::move(task));
-  ++st.live_actors;
+  lt.in_ready = true;
+  if (lt.status != task_status::queued)
+    set_status(st, lt, task_status::queued);
+  st.ready.push(lt.cls, lt.task->priority, st.ctx->now(), ready_entry{lt.task, std::move(handle)});
 }
 
-/// Moves tasks from the backlog to actors while below the bound, highest priority first.
+/// Gives an admitted task its actor, or, at the bound on live task actors, queues it dormant
+/// (or parks it in the backlog when it must first wait for dependencies).
+void materialize(scheduler_actor* self, task_ptr task) {
+  auto& st = self->state;
+  auto& lt = st.live[task->id];
+  if (st.live_actors < st.ctx->settings.async_tasks_max) {
+    lt.handle = spawn_task_actor(self, st.ctx, caf::actor_cast<caf::actor>(self), std::move(task));
+    ++st.live_actors;
+    return;
+  }
+  if (task->status == task_status::pending && !task->depends_on.empty()) {
+    lt.in_backlog = true;
+    st.backlog.push_back(std::move(task));
+    return;
+  }
+  enqueue_ready(self, lt, nullptr);
+}
+
+/// Spawns actors for backlogged tasks while below the bound, oldest first.
 void drain_backlog(scheduler_actor* self) {
   auto& st = self->state;
-  while (st.backlog_size > 0 && st.live_actors < st.ctx->settings.async_tasks_max) {
-    for (int lvl = priority_levels - 1; lvl >= 0; --lvl) {
-      auto& q = st.backlog[lvl];
-      if (q.empty())
-        continue;
-      auto task = std::move(q.front());
-      q.pop_front();
-      --st.backlog_size;
-      materialize(self, std::move(task));
-      break;
-    }
+  while (!st.backlog.empty() && st.live_actors < st.ctx->settings.async_tasks_max) {
+    auto task = std::move(st.backlog.front());
+    st.backlog.pop_front();
+    st.live[task->id].in_backlog = false;
+    materialize(self, std::move(task));
   }
 }
 
@@ -114,7 +126,7 @@ void dispatch(scheduler_actor* self) {
   auto now = st.ctx->now();
   const auto& settings = st.ctx->settings;
   while (!st.ready.empty() && st.agents.any_available()) {
-    bool assigned = st.ready.take_first(now, settings.dispatch_scan, [&](ready_entry& e) {
+    bool assigned = st.ready.take_one(now, [&](ready_entry& e) {
       auto* agent = st.agents.select(*e.task, *st.ctx->scorer, settings.routing_sample);
       if (agent == nullptr)
         return false;
@@ -125,7 +137,15 @@ void dispatch(scheduler_actor* self) {
       lt.assigned_agent = agent->record.id;
       set_status(st, lt, task_status::running);
       ++st.running;
-      self->send(e.handle, assign_msg{agent->record.id, agent->handle});
+      assign_msg assignment{agent->record.id, agent->handle};
+      if (e.handle) {
+        self->send(e.handle, std::move(assignment));
+      } else {
+        // A dormant task gets its actor now, starting with the assignment.
+        lt.handle = spawn_task_actor(self, st.ctx, caf::actor_cast<caf::actor>(self), e.task,
+                                     std::move(assignment));
+        ++st.live_actors;
+      }
       return true;
     });
     if (!assigned)
@@ -218,7 +238,7 @@ void on_submit(scheduler_actor* self, submit_msg& msg) {
   persistence::write_batch batch;
   outcomes.reserve(msg.specs.size());
   for (auto& spec : msg.specs) {
-    const auto& key = spec.idempotency_key;
+    const std::string key = spec.idempotency_key; // a copy: spec is moved from below
     if (!key.empty()) {
       if (auto i = st.keys.find(key); i != st.keys.end()) {
         // Replay of a committed task: answer with its current record.
@@ -303,6 +323,7 @@ void on_admitted(scheduler_actor* self, admitted_msg& msg) {
     auto& lt = st.live[task->id];
     lt.task = task;
     lt.status = task->status;
+    lt.cls = requirement_class(*task);
     ++st.counts[static_cast<size_t>(task->status)];
     materialize(self, std::move(task));
   }
@@ -319,7 +340,10 @@ void retire(scheduler_actor* self, const std::string& task_id, task_status statu
   if (!lt.assigned_agent.empty())
     release_agent(st, lt.assigned_agent, false, 0, false);
   if (lt.in_ready)
-    st.ready.remove_if([&](const ready_entry& e) { return e.task->id == task_id; });
+    st.ready.remove_if(lt.cls, [&](const ready_entry& e) { return e.task->id == task_id; });
+  if (lt.in_backlog)
+    st.backlog.erase(std::remove(st.backlog.begin(), st.backlog.end(), lt.task),
+                     st.backlog.end());
   set_status(st, lt, status);
   for (auto& rp : lt.dep_waiters)
     rp.deliver(static_cast<int32_t>(status));
@@ -383,6 +407,7 @@ void on_retry(scheduler_actor* self, retry_msg& msg) {
   auto& lt = st.live[task->id];
   lt.task = task;
   lt.status = task->status;
+  lt.cls = requirement_class(*task);
   ++st.counts[static_cast<size_t>(task->status)];
   materialize(self, std::move(task));
 }
@@ -396,10 +421,7 @@ void on_cancel(scheduler_actor* self, cancel_msg& msg) {
       self->send(lt.handle, task_cancel_msg{std::move(msg.reply)});
       return;
     }
-    // In the backlog: no actor owns it, so the scheduler finishes it here.
-    auto& q = st.backlog[static_cast<size_t>(lt.task->priority)];
-    q.erase(std::remove(q.begin(), q.end(), lt.task), q.end());
-    --st.backlog_size;
+    // Dormant or backlogged: no actor owns it, so the scheduler finishes it here.
     auto now = st.ctx->now();
     auto& t = *lt.task;
     t.status = task_status::cancelled;
@@ -474,6 +496,11 @@ void on_agent_update(scheduler_actor* self, agent_update_msg& msg) {
     return;
   }
   st.agents.apply(*entry, msg.patch, st.ctx->now());
+  if (!entry->handle && entry->record.state != agent_state::failed) {
+    // Revived after it was marked failed.
+    entry->crash_streak = 0;
+    spawn_agent(self, *entry);
+  }
   st.dirty_agents.erase(msg.id);
   persistence::write_batch batch;
   batch.agents.push_back(entry->record);
@@ -533,6 +560,9 @@ void on_agent_list(scheduler_actor* self, agent_list_msg& msg) {
   msg.reply(std::move(out));
 }
 
+/// Consecutive crashes after which an agent is no longer restarted.
+constexpr uint32_t max_crash_streak = 3;
+
 void on_agent_down(scheduler_actor* self, caf::down_msg& dm) {
   auto& st = self->state;
   // Crashes are rare: a scan beats keeping an address index per agent.
@@ -543,10 +573,21 @@ void on_agent_down(scheduler_actor* self, caf::down_msg& dm) {
   if (crashed == nullptr)
     return;
   // Supervision: restart the agent from its record; the task actors whose attempt was on the
-  // crashed actor see it go down and retry.
+  // crashed actor see it go down and run again. An agent that keeps crashing without finishing
+  // anything is marked `failed` instead (PATCH state=idle revives it).
+  crashed->handle = nullptr;
+  auto why = self->system().render(dm.reason);
+  if (++crashed->crash_streak >= max_crash_streak) {
+    runtime::log_error("scheduler", "agent " + crashed->record.id + " crashed "
+                                      + std::to_string(crashed->crash_streak)
+                                      + " times in a row (" + why + "); marking it failed");
+    st.agents.set_state(*crashed, agent_state::failed, st.ctx->now());
+    st.dirty_agents.insert(crashed->record.id);
+    return;
+  }
   ++st.agent_restarts;
-  runtime::log_warn("scheduler", "agent " + crashed->record.id + " crashed ("
-                                   + self->system().render(dm.reason) + "); restarting it");
+  runtime::log_warn("scheduler", "agent " + crashed->record.id + " crashed (" + why
+                                   + "); restarting it");
   spawn_agent(self, *crashed);
 }
 
@@ -557,8 +598,7 @@ void on_status(scheduler_actor* self, status_msg& msg) {
   out.agents_by_state = st.agents.count_by_state();
   out.tasks_by_status = st.counts;
   for (int lvl = 0; lvl < priority_levels; ++lvl)
-    out.queue_depth_by_priority[lvl] = st.ready.size(static_cast<priority>(lvl))
-                                       + st.backlog[lvl].size();
+    out.queue_depth_by_priority[lvl] = st.ready.size(static_cast<priority>(lvl));
   out.live_task_actors = st.live_actors;
   out.running_tasks = st.running;
   out.agent_restarts = st.agent_restarts;
@@ -598,6 +638,7 @@ void recover(scheduler_actor* self, recovered_state& rec) {
     auto& lt = st.live[task->id];
     lt.task = task;
     lt.status = task->status;
+    lt.cls = requirement_class(*task);
     materialize(self, std::move(task));
   }
   if (!batch.empty())
@@ -611,7 +652,7 @@ void recover(scheduler_actor* self, recovered_state& rec) {
 caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recovered_state rec) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
-  st.ready = ready_queue<ready_entry>{st.ctx->settings.aging_ms};
+  st.ready = dispatch_queue<ready_entry>{st.ctx->settings.aging_ms};
   st.started_at = st.ctx->now();
   recover(self, rec);
   self->set_down_handler([=](caf::down_msg& dm) { on_agent_down(self, dm); });
@@ -625,9 +666,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
       auto i = s.live.find(msg.task->id);
       if (i == s.live.end())
         return;
-      i->second.in_ready = true;
-      set_status(s, i->second, task_status::queued);
-      s.ready.push(msg.task->priority, s.ctx->now(), ready_entry{msg.task, msg.handle});
+      enqueue_ready(self, i->second, std::move(msg.handle));
       dispatch(self);
     },
     [=](release_msg& msg) {

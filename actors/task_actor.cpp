@@ -18,6 +18,11 @@ struct task_actor_state {
   size_t deps_left = 0;
   bool running = false;
   bool cancelled_while_running = false;
+  uint32_t agent_losses = 0; ///< attempts cut short because the agent went away
+
+  /// An agent that dies under a task does not use up the task's retries, up to this many times
+  /// (a task that keeps killing agents still ends).
+  static constexpr uint32_t max_agent_losses = 3;
 
   static inline const char* name = "hive.task";
 };
@@ -75,7 +80,7 @@ void on_attempt_failed(task_actor* self, const std::string& why, bool retryable)
   auto& st = self->state;
   auto& t = *st.task;
   t.error = why;
-  if (retry_policy::should_retry(retryable, t.attempts, t.max_retries)) {
+  if (retry_policy::should_retry(retryable, t.attempts - st.agent_losses, t.max_retries)) {
     auto delay = st.ctx->retry.delay_ms(t.attempts);
     transition(self, task_status::queued,
                "attempt " + std::to_string(t.attempts) + " failed: " + why + "; retrying in "
@@ -106,18 +111,30 @@ void on_outcome(task_actor* self, execution_result& res) {
 void on_run_error(task_actor* self, const caf::error& err, uint32_t timeout_ms) {
   auto& st = self->state;
   bool cancelled = st.cancelled_while_running;
+  bool timed_out = err == caf::sec::request_timeout;
+  bool lost = err == caf::sec::request_receiver_down;
+  if (timed_out && st.agent)
+    self->send(st.agent, cancel_run_atom::value, st.task->id); // free the agent's slot
   release_agent(self, false, !cancelled);
   if (cancelled) {
     finish(self, task_status::cancelled);
     return;
   }
   std::string why;
-  if (err == caf::sec::request_timeout)
+  if (timed_out)
     why = "timed out after " + std::to_string(timeout_ms) + " ms";
-  else if (err == caf::sec::request_receiver_down)
+  else if (lost)
     why = "agent " + st.agent_id + " stopped while running the task";
   else
     why = "attempt failed: " + self->system().render(err);
+  if (lost && st.agent_losses < task_actor_state::max_agent_losses) {
+    // Not the task's fault: run it again elsewhere without using up a retry.
+    ++st.agent_losses;
+    st.task->error = why;
+    transition(self, task_status::queued, why + "; re-queued");
+    request_agent(self);
+    return;
+  }
   on_attempt_failed(self, why, true);
 }
 
@@ -181,7 +198,7 @@ void wait_for_dependencies(task_actor* self) {
 }
 
 caf::behavior task_behavior(task_actor* self, context_ptr ctx, caf::actor scheduler,
-                            task_ptr task) {
+                            task_ptr task, std::optional<assign_msg> first) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.scheduler = std::move(scheduler);
@@ -191,7 +208,9 @@ caf::behavior task_behavior(task_actor* self, context_ptr ctx, caf::actor schedu
     if (s.running && s.agent && dm.source == s.agent.address())
       on_run_error(self, caf::sec::request_receiver_down, 0);
   });
-  if (st.task->status == task_status::pending && !st.task->depends_on.empty())
+  if (first)
+    start_attempt(self, *first);
+  else if (st.task->status == task_status::pending && !st.task->depends_on.empty())
     wait_for_dependencies(self);
   else
     request_agent(self);
@@ -216,8 +235,11 @@ caf::behavior task_behavior(task_actor* self, context_ptr ctx, caf::actor schedu
       transition(self, task_status::cancelled, "cancelled by request");
       msg.reply(*s.task);
       if (s.running) {
-        // Keep the actor until the agent answers, so its capacity is released exactly once.
+        // The agent drops the run and answers at once; the actor stays until that answer so
+        // the agent's capacity is released exactly once.
         s.cancelled_while_running = true;
+        if (s.agent)
+          self->send(s.agent, cancel_run_atom::value, s.task->id);
         return;
       }
       finish(self, task_status::cancelled);
@@ -228,8 +250,9 @@ caf::behavior task_behavior(task_actor* self, context_ptr ctx, caf::actor schedu
 } // namespace
 
 caf::actor spawn_task_actor(caf::local_actor* parent, context_ptr ctx, caf::actor scheduler,
-                            task_ptr task) {
-  return parent->spawn(task_behavior, std::move(ctx), std::move(scheduler), std::move(task));
+                            task_ptr task, std::optional<assign_msg> first) {
+  return parent->spawn(task_behavior, std::move(ctx), std::move(scheduler), std::move(task),
+                       std::move(first));
 }
 
 } // namespace hive::actors

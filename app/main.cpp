@@ -75,6 +75,15 @@ bool parse_args(int argc, char** argv, runtime::config_sources& src, bool& help)
   return true;
 }
 
+/// The database URL without credentials, for logs.
+std::string redacted(const std::string& url) {
+  auto scheme_end = url.find("://");
+  auto at = url.find('@');
+  if (scheme_end == std::string::npos || at == std::string::npos || at < scheme_end)
+    return url;
+  return url.substr(0, scheme_end + 3) + "***" + url.substr(at);
+}
+
 int serve(int argc, char** argv) {
   runtime::config_sources src;
   bool help = false;
@@ -109,7 +118,7 @@ int serve(int argc, char** argv) {
   }
   runtime::log_info("main", "hive " HIVE_VERSION " listening on " + cfg->server.host + ":"
                               + std::to_string((*srv)->port()) + " (store "
-                              + cfg->database.url + ", "
+                              + redacted(cfg->database.url) + ", "
                               + std::to_string(cfg->performance.worker_threads)
                               + " actor threads, " + cfg->performance.scheduler_policy + ")");
   int sig = 0;

@@ -30,7 +30,8 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   auto ptr = std::make_unique<impl>();
   ptr->cfg = cfg;
   // L1: the store (runs migrations).
-  auto db = persistence::open_store(cfg.database.url, cfg.database.synchronous);
+  auto db = persistence::open_store(cfg.database.url, cfg.database.synchronous,
+                                    size_t{cfg.performance.cache_size_mb} * 1024);
   if (!db)
     return std::move(db).err();
   ptr->db = std::move(*db);

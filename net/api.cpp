@@ -2,6 +2,7 @@
 #include "net/api.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <memory>
 
@@ -100,16 +101,37 @@ bool paging(const call& c, size_t& limit, std::string& after) {
   return true;
 }
 
-/// Adds X-Next-Cursor / Link headers when the page is full.
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass as they are).
+std::string encode_query_value(std::string_view in) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : in) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out.push_back(static_cast<char>(ch));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[ch >> 4]);
+      out.push_back(hex[ch & 0xf]);
+    }
+  }
+  return out;
+}
+
+/// Adds X-Next-Cursor / Link headers when the page is full. The link keeps the request's
+/// filters and replaces only the cursor.
 template <class T>
 void add_cursor(http_response& res, const std::vector<T>& items, size_t limit,
-                const std::string& path) {
+                const http_request& req) {
   if (items.size() < limit || items.empty())
     return;
   const auto& last = items.back().id;
   res.headers.emplace_back("X-Next-Cursor", last);
-  res.headers.emplace_back("Link", "<" + path + "?after=" + last + "&limit="
-                                     + std::to_string(limit) + ">; rel=\"next\"");
+  std::string link = "<" + req.path + "?";
+  for (const auto& [key, value] : req.query)
+    if (key != "after" && key != "limit")
+      link += encode_query_value(key) + "=" + encode_query_value(value) + "&";
+  link += "limit=" + std::to_string(limit) + "&after=" + last + ">; rel=\"next\"";
+  res.headers.emplace_back("Link", std::move(link));
 }
 
 class api {
@@ -286,7 +308,7 @@ private:
       if (!res)
         return c.fail(res.err());
       auto out = json(200, encode_tasks(*res));
-      add_cursor(out, *res, limit, c.req.path);
+      add_cursor(out, *res, limit, c.req);
       c.respond(std::move(out));
     });
   }
@@ -333,7 +355,7 @@ private:
       if (!res)
         return c.fail(res.err());
       auto out = json(200, encode_agents(*res));
-      add_cursor(out, *res, limit, c.req.path);
+      add_cursor(out, *res, limit, c.req);
       c.respond(std::move(out));
     });
   }

@@ -19,6 +19,7 @@ unsigned http_status(errc code) noexcept {
     case errc::queue_full: return 503;
     case errc::store_unavailable: return 503;
     case errc::capacity_exceeded: return 409;
+    case errc::too_many_connections: return 503;
     case errc::request_timeout: return 408;
     case errc::shutting_down: return 503;
     case errc::internal: return 500;

@@ -19,7 +19,8 @@ using value = rapidjson::Value;
 using writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 error bad_field(std::string field, std::string message) {
-  return make_error(errc::invalid_field, field + " " + message, std::move(field));
+  auto text = field + " " + message; // before `field` is moved into the error
+  return make_error(errc::invalid_field, std::move(text), std::move(field));
 }
 
 result<unit_t> parse(std::string_view body, rapidjson::Document& doc) {
@@ -97,6 +98,9 @@ result<std::vector<capability>> decode_capabilities(const value& v, const std::s
     capability cap;
     const auto& item = v[i];
     if (item.IsString()) {
+      if (item.GetStringLength() > limits.max_name_bytes)
+        return bad_field(item_field, "must be at most " + std::to_string(limits.max_name_bytes)
+                                       + " bytes");
       cap.name.assign(item.GetString(), item.GetStringLength());
     } else if (item.IsObject()) {
       auto name = get_string(item, "name", item_field + ".", limits.max_name_bytes, true);
@@ -172,6 +176,9 @@ result<task_record> decode_task_value(const value& obj, const std::string& prefi
       const auto& item = (*p)[i];
       capability_requirement req;
       if (item.IsString()) {
+        if (item.GetStringLength() > limits.max_name_bytes)
+          return bad_field(item_field, "must be at most "
+                                         + std::to_string(limits.max_name_bytes) + " bytes");
         req.name.assign(item.GetString(), item.GetStringLength());
       } else if (item.IsObject()) {
         auto name = get_string(item, "name", item_field + ".", limits.max_name_bytes, true);

@@ -33,7 +33,8 @@ result<bool> parse_full_sync(std::string_view text) {
 
 } // namespace
 
-result<std::unique_ptr<store>> open_store(std::string_view url, std::string_view synchronous) {
+result<std::unique_ptr<store>> open_store(std::string_view url, std::string_view synchronous,
+                                          size_t cache_kib) {
   auto full_sync = parse_full_sync(synchronous);
   if (!full_sync)
     return std::move(full_sync).err();
@@ -44,7 +45,7 @@ result<std::unique_ptr<store>> open_store(std::string_view url, std::string_view
     if (path.empty())
       return make_error(errc::invalid_field,
                         "sqlite:// needs a file path, e.g. sqlite://data/hive.db", "database.url");
-    auto db = internal::sqlite_store::open(path, *full_sync);
+    auto db = internal::sqlite_store::open(path, *full_sync, cache_kib);
     if (!db)
       return std::move(db).err();
     return std::unique_ptr<store>{std::move(*db)};

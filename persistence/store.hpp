@@ -70,7 +70,9 @@ public:
 };
 
 /// Opens the store named by a database URL (`sqlite://PATH`, `memory://`), creating the
-/// file and running migrations as needed. Called once at start.
-result<std::unique_ptr<store>> open_store(std::string_view url, std::string_view synchronous);
+/// file and running migrations as needed. `cache_kib` bounds the SQLite writer's page cache.
+/// Called once at start.
+result<std::unique_ptr<store>> open_store(std::string_view url, std::string_view synchronous,
+                                          size_t cache_kib = 16384);
 
 } // namespace hive::persistence

@@ -26,6 +26,7 @@ struct performance_config {
   std::string scheduler_policy; ///< "stealing" or "sharing"
   uint32_t async_tasks_max = 0; ///< bound on live task actors
   uint32_t max_agents = 0;
+  uint32_t cache_size_mb = 0; ///< the store's page cache
 };
 
 struct tasks_config {

@@ -16,6 +16,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::queue_full: return "queue_full";
     case errc::store_unavailable: return "store_unavailable";
     case errc::capacity_exceeded: return "capacity_exceeded";
+    case errc::too_many_connections: return "too_many_connections";
     case errc::request_timeout: return "request_timeout";
     case errc::shutting_down: return "shutting_down";
     case errc::internal: return "internal";

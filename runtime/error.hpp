@@ -21,7 +21,8 @@ enum class errc : unsigned char {
   unknown_task_type,      ///< no executor with that name
   queue_full,             ///< admission refused: the queue is at its bound
   store_unavailable,      ///< the store cannot commit or read right now
-  capacity_exceeded,      ///< a configured limit (agents, connections) is reached
+  capacity_exceeded,      ///< a configured limit of registered things (agents) is reached
+  too_many_connections,   ///< the server holds its maximum of open connections
   request_timeout,        ///< the request took longer than allowed
   shutting_down,          ///< the server is stopping
   internal,               ///< a bug: an invariant did not hold

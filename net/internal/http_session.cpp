@@ -94,7 +94,7 @@ void http_session::start() {
 void http_session::start_refused() {
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
     self->request_id_ = make_request_id();
-    self->write_error(503, to_string(errc::capacity_exceeded), "too many connections");
+    self->write_error(503, to_string(errc::too_many_connections), "too many connections");
   });
 }
 

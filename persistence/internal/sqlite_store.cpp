@@ -12,11 +12,10 @@ namespace {
 constexpr int writer_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 constexpr int reader_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
-// The writer keeps the pages of a large batch in memory (negative = KiB): about 64 MiB. A WAL
-// that one huge batch grew is cut back to 64 MiB when it is next reset.
+// A WAL that one huge batch grew is cut back to 64 MiB when it is next reset. The writer's page
+// cache size comes from the caller (negative cache_size = KiB).
 constexpr const char* writer_pragmas =
-  "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; "
-  "PRAGMA journal_size_limit = 67108864;";
+  "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864;";
 
 result<unit_t> create_parent_directory(const std::string& path) {
   auto parent = std::filesystem::path{path}.parent_path();
@@ -72,7 +71,8 @@ result<unit_t> write_rows(sqlite_connection& conn, sqlite3_stmt* chunk, size_t c
 // -- open and close -------------------------------------------------------------------------
 
 result<std::unique_ptr<sqlite_store>> sqlite_store::open(const std::string& path,
-                                                         bool full_sync) {
+                                                         bool full_sync,
+                                                         size_t cache_kib) {
   if (auto ok = create_parent_directory(path); !ok)
     return std::move(ok).err();
   auto conn = sqlite_connection::open(path, writer_flags, sqlite_busy_timeout_ms);
@@ -84,6 +84,9 @@ result<std::unique_ptr<sqlite_store>> sqlite_store::open(const std::string& path
   if (auto ok = writer.exec(full_sync ? "PRAGMA synchronous = FULL"
                                       : "PRAGMA synchronous = NORMAL");
       !ok)
+    return std::move(ok).err();
+  auto cache = "PRAGMA cache_size = -" + std::to_string(cache_kib) + ";";
+  if (auto ok = writer.exec(cache.c_str()); !ok)
     return std::move(ok).err();
   if (auto ok = writer.exec(writer_pragmas); !ok)
     return std::move(ok).err();

@@ -33,8 +33,10 @@ inline constexpr size_t sqlite_event_rows_per_statement = 64;
 class sqlite_store final : public store {
 public:
   /// Creates the parent directories and the file as needed, switches to WAL, sets
-  /// `synchronous` (FULL when `full_sync`, else NORMAL) and applies pending migrations.
-  static result<std::unique_ptr<sqlite_store>> open(const std::string& path, bool full_sync);
+  /// `synchronous` (FULL when `full_sync`, else NORMAL), gives the writer a page cache of
+  /// `cache_kib` KiB and applies pending migrations.
+  static result<std::unique_ptr<sqlite_store>> open(const std::string& path, bool full_sync,
+                                                    size_t cache_kib = 16384);
 
   ~sqlite_store() override;
 

@@ -79,8 +79,9 @@ TEST_F(Api, BadRequestsGetClearJsonErrors) {
     ASSERT_TRUE(doc.IsObject() && doc.HasMember("error")) << r.body;
     EXPECT_EQ(str(doc["error"], "code"), code) << r.body;
     EXPECT_FALSE(str(doc["error"], "message").empty());
-    if (!field.empty())
+    if (!field.empty()) {
       EXPECT_EQ(str(doc["error"], "field"), field) << r.body;
+    }
   };
   expect_error(post("/api/tasks", "{not json"), 400, "malformed_json");
   expect_error(post("/api/tasks", R"({"type":"echo"})", {{"Content-Type", "text/plain"}}), 415,
@@ -351,4 +352,97 @@ TEST_F(Api, StateSurvivesARestart) {
   EXPECT_EQ(str(parse_json(get("/api/tasks/" + waiting).body), "status"), "queued");
   EXPECT_EQ(patch("/api/agents/" + agent, R"({"capabilities":[{"name":"late","proficiency":0.95}]})").status, 200u);
   EXPECT_EQ(str(wait_terminal(waiting), "status"), "completed");
+}
+
+TEST_F(Api, UnroutableTasksDoNotBlockOthers) {
+  // Hundreds of tasks nobody can run sit ahead of a task that an idle agent can run.
+  for (int b = 0; b < 10; ++b) {
+    std::string batch = R"({"tasks":[)";
+    for (int i = 0; i < 40; ++i)
+      batch += std::string{i ? "," : ""}
+               + R"({"type":"echo","priority":"critical","required_capabilities":["gpu"]})";
+    batch += "]}";
+    ASSERT_EQ(post("/api/tasks/batch", batch).status, 201u);
+  }
+  create_agent(R"({"name":"cpu-only"})");
+  auto id = submit(R"({"type":"echo","priority":"low"})");
+  EXPECT_EQ(str(wait_terminal(id, std::chrono::seconds(5)), "status"), "completed");
+}
+
+TEST_F(Api, DeletingABusyAgentRequeuesItsTaskElsewhere) {
+  auto first = create_agent(R"({"name":"first","capabilities":[{"name":"x","proficiency":0.9}]})");
+  auto id = submit(R"({"type":"sleep","payload":{"ms":400},"required_capabilities":["x"]})");
+  EXPECT_TRUE(wait_until("/api/tasks/" + id, [](const rapidjson::Document& d) {
+    return str(d, "status") == "running";
+  }));
+  auto second = create_agent(R"({"name":"second","capabilities":[{"name":"x","proficiency":0.5}]})");
+  EXPECT_EQ(del("/api/agents/" + first).status, 204u);
+  auto done = wait_terminal(id);
+  EXPECT_EQ(str(done, "status"), "completed") << "max_retries 0, yet the lost agent costs no retry";
+  EXPECT_EQ(str(done, "agent_id"), second);
+}
+
+TEST_F(Api, CancellingARunningTaskFreesItsAgentAtOnce) {
+  auto agent = create_agent(R"({"name":"solo","max_concurrency":1})");
+  auto slow = submit(R"({"type":"sleep","payload":{"ms":60000}})");
+  EXPECT_TRUE(wait_until("/api/tasks/" + slow, [](const rapidjson::Document& d) {
+    return str(d, "status") == "running";
+  }));
+  EXPECT_EQ(post("/api/tasks/" + slow + "/cancel", "").status, 200u);
+  auto next = submit(R"({"type":"echo"})");
+  auto done = wait_terminal(next, std::chrono::seconds(3));
+  EXPECT_EQ(str(done, "status"), "completed");
+  EXPECT_EQ(str(parse_json(get("/api/tasks/" + slow).body), "status"), "cancelled");
+  (void) agent;
+}
+
+TEST_F(Api, AnAgentThatKeepsCrashingIsMarkedFailedAndCanBeRevived) {
+  auto agent = create_agent(R"({"name":"doomed"})");
+  // The task crashes every agent that runs it: the agent is restarted twice, then marked failed.
+  auto bomb = submit(R"({"type":"test.crash_always"})");
+  EXPECT_TRUE(wait_until("/api/agents/" + agent, [](const rapidjson::Document& d) {
+    return str(d, "state") == "failed";
+  }));
+  auto status = parse_json(get("/api/hive/status").body);
+  EXPECT_EQ(status["agents"]["restarts"].GetUint64(), 2u);
+  // A failed agent gets no work until it is revived.
+  auto echo = submit(R"({"type":"echo"})");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(str(parse_json(get("/api/tasks/" + echo).body), "status"), "queued");
+  ASSERT_EQ(patch("/api/agents/" + agent, R"({"state":"idle"})").status, 200u);
+  // The bomb has used up its free re-runs and fails for good; the echo runs.
+  auto done = wait_terminal(bomb);
+  EXPECT_EQ(str(done, "status"), "failed");
+  EXPECT_NE(str(done, "error").find("stopped while running"), std::string::npos);
+  EXPECT_EQ(str(wait_terminal(echo), "status"), "completed");
+}
+
+class ApiFewActors : public server_fixture {
+protected:
+  void SetUp() override {
+    server_fixture::SetUp();
+    overrides = {"performance.async_tasks_max=2"};
+    start();
+  }
+};
+
+TEST_F(ApiFewActors, TasksBeyondTheActorBoundWaitAndStillRunInPriorityOrder) {
+  auto agent = create_agent(R"({"name":"solo","max_concurrency":1})");
+  auto blocker = submit(R"({"type":"sleep","payload":{"ms":300}})");
+  EXPECT_TRUE(wait_until("/api/tasks/" + blocker, [](const rapidjson::Document& d) {
+    return str(d, "status") == "running";
+  }));
+  std::vector<std::string> lows;
+  for (int i = 0; i < 4; ++i)
+    lows.push_back(submit(R"({"type":"echo","priority":"low"})"));
+  auto critical = submit(R"({"type":"echo","priority":"critical"})");
+  auto status = parse_json(get("/api/hive/status").body);
+  EXPECT_LE(status["tasks"]["live_actors"].GetUint64(), 2u);
+  auto t_critical = str(wait_terminal(critical), "started_at");
+  for (auto& id : lows) {
+    auto done = wait_terminal(id);
+    EXPECT_EQ(str(done, "status"), "completed");
+    EXPECT_LE(t_critical, str(done, "started_at"));
+  }
+  (void) agent;
 }

@@ -50,12 +50,24 @@ private:
   mutable std::set<std::string> seen_;
 };
 
+/// Throws on every attempt.
+class crash_always_executor final : public actors::executor {
+public:
+  actors::execution_mode mode(const task_record&) const override {
+    return actors::execution_mode::inline_call;
+  }
+  actors::execution_result run(const task_record&) const override {
+    throw std::runtime_error("deliberate crash, every time");
+  }
+};
+
 } // namespace
 
 void register_test_executors(actors::executor_registry& registry) {
   registry.add("test.fail", std::make_shared<fail_executor>(true));
   registry.add("test.permanent", std::make_shared<fail_executor>(false));
   registry.add("test.crash", std::make_shared<crash_executor>());
+  registry.add("test.crash_always", std::make_shared<crash_always_executor>());
 }
 
 void server_fixture::SetUp() {

@@ -402,7 +402,7 @@ TEST_F(HttpServerTest, ConnectionOverTheLimitGets503) {
   auto refused = c.request("GET", "/echo");
   ASSERT_EQ(refused.status, 503u) << refused.error;
   EXPECT_EQ(refused.header("retry-after"), "1");
-  EXPECT_EQ(refused.body, R"({"error":{"code":"capacity_exceeded",)"
+  EXPECT_EQ(refused.body, R"({"error":{"code":"too_many_connections",)"
                           R"("message":"too many connections","field":""}})");
   EXPECT_TRUE(c.wait_closed());
   EXPECT_EQ(server_->stats().connections_refused, 1u);
