@@ -1,0 +1,424 @@
+// The load client for what wrk cannot measure: end-to-end echo tasks/s, submit-to-completion
+// latency, and creating or submitting an exact number of agents or tasks.
+//
+// Method of `e2e` (printed beside the numbers by bench/run):
+//   1. create --agents agents (capability "echo", max_concurrency --agent-concurrency);
+//   2. for --seconds, keep --connections keep-alive connections busy with POST /api/tasks
+//      (or POST /api/tasks/batch with --batch tasks each), one request in flight per
+//      connection; --rate caps the submissions per second (0: as fast as the server answers);
+//   3. stop submitting, then poll GET /api/hive/status every 20 ms (bounded by --drain-secs)
+//      until completed + failed + dead + cancelled covers every accepted task;
+//   4. throughput = accepted tasks / (moment the poll saw them all finished - moment just before
+//      the first request was sent), both on the client's clock;
+//   5. latency: page through GET /api/tasks?limit=1000 and take finished_at - created_at of each
+//      completed task (server clock, ms resolution): created_at is stamped when the server
+//      accepts the task, finished_at when the agent's result is recorded.
+// Output: human-readable lines on stderr, one `result key=value ...` line on stdout.
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "bench/http_client.hpp"
+
+namespace {
+
+using namespace hive::bench;
+using std::chrono::duration;
+using std::chrono::milliseconds;
+
+struct options {
+  std::string command;
+  std::map<std::string, std::string> values;
+
+  std::string str(const std::string& key, std::string fallback) const {
+    auto i = values.find(key);
+    return i == values.end() ? fallback : i->second;
+  }
+  double num(const std::string& key, double fallback) const {
+    auto i = values.find(key);
+    return i == values.end() ? fallback : std::strtod(i->second.c_str(), nullptr);
+  }
+};
+
+/// Replies by status code, and a printable summary of the ones outside 2xx.
+struct status_counts {
+  std::map<unsigned, uint64_t> by_status;
+  std::string sample_error;
+
+  void add(const http_reply& r) {
+    ++by_status[r.status];
+    if ((r.status < 200 || r.status > 299) && sample_error.empty())
+      sample_error = std::string{r.body.substr(0, 200)};
+  }
+  uint64_t ok() const {
+    uint64_t n = 0;
+    for (auto [code, count] : by_status)
+      if (code >= 200 && code <= 299)
+        n += count;
+    return n;
+  }
+  uint64_t not_ok() const {
+    uint64_t n = 0;
+    for (auto [code, count] : by_status)
+      if (code < 200 || code > 299)
+        n += count;
+    return n;
+  }
+  /// "503:12,429:3" or "none".
+  std::string non_2xx() const {
+    std::string out;
+    for (auto [code, count] : by_status)
+      if (code < 200 || code > 299)
+        out += (out.empty() ? "" : ",") + std::to_string(code) + ":" + std::to_string(count);
+    return out.empty() ? "none" : out;
+  }
+};
+
+double seconds_since(clock_type::time_point start) {
+  return duration<double>(clock_type::now() - start).count();
+}
+
+/// Nearest-rank percentile of sorted values; 0 when there are none.
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty())
+    return 0;
+  auto rank = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.5);
+  rank = std::clamp<size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+
+/// "2024-05-01T12:00:00.123Z" as milliseconds since the epoch; -1 when it is not that.
+int64_t parse_time(const rapidjson::Value& v) {
+  if (!v.IsString())
+    return -1;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
+  if (std::sscanf(v.GetString(), "%d-%d-%dT%d:%d:%d.%dZ", &y, &mo, &d, &h, &mi, &s, &ms) != 7)
+    return -1;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+std::string agent_body(const std::string& name, unsigned max_concurrency) {
+  return R"({"name":")" + name + R"(","capabilities":[{"name":"echo","proficiency":0.9}],)"
+         + R"("max_concurrency":)" + std::to_string(max_concurrency) + "}";
+}
+
+std::string task_json(uint64_t seq) {
+  return R"({"type":"echo","payload":{"seq":)" + std::to_string(seq) + "}}";
+}
+
+std::string batch_body(uint64_t first_seq, size_t count) {
+  std::string body = R"({"tasks":[)";
+  for (size_t i = 0; i < count; ++i)
+    body += (i == 0 ? "" : ",") + task_json(first_seq + i);
+  return body + "]}";
+}
+
+struct target {
+  std::string host;
+  uint16_t port = 0;
+  std::string host_header;
+};
+
+// -- agents: create exactly N agents --------------------------------------------------
+
+int create_agents(const target& t, const options& o) {
+  auto count = static_cast<uint64_t>(o.num("count", 1000));
+  auto conns = static_cast<size_t>(o.num("connections", 32));
+  auto max_conc = static_cast<unsigned>(o.num("max-concurrency", 4));
+  auto prefix = o.str("prefix", "idle-agent");
+  uint64_t issued = 0;
+  status_counts counts;
+  auto source = [&](size_t, std::string& req) {
+    if (issued >= count)
+      return next_step::finish;
+    req =
+        make_request("POST", "/api/agents",
+                     agent_body(prefix + "-" + std::to_string(issued++), max_conc), t.host_header);
+    return next_step::send;
+  };
+  auto sink = [&](size_t, const http_reply& r, clock_type::time_point) { counts.add(r); };
+  auto start = clock_type::now();
+  std::string error;
+  if (!run_load(t.host, t.port, conns, source, sink, start + std::chrono::minutes{5}, error)) {
+    std::fprintf(stderr, "agents: %s\n", error.c_str());
+    return 1;
+  }
+  auto secs = seconds_since(start);
+  std::fprintf(stderr, "agents: %" PRIu64 " created, %" PRIu64 " refused (%s) in %.2f s\n",
+               counts.ok(), counts.not_ok(), counts.non_2xx().c_str(), secs);
+  if (!counts.sample_error.empty())
+    std::fprintf(stderr, "agents: first refusal: %s\n", counts.sample_error.c_str());
+  std::printf("result created=%" PRIu64 " non_2xx=%" PRIu64 " statuses=%s secs=%.3f per_sec=%.0f\n",
+              counts.ok(), counts.not_ok(), counts.non_2xx().c_str(), secs,
+              static_cast<double>(counts.ok()) / secs);
+  return counts.not_ok() == 0 ? 0 : 1;
+}
+
+// -- fill: submit exactly N echo tasks in batches ---------------------------------------
+
+int fill_tasks(const target& t, const options& o) {
+  auto count = static_cast<uint64_t>(o.num("count", 5000));
+  auto batch = static_cast<uint64_t>(o.num("batch", 500));
+  auto conns = static_cast<size_t>(o.num("connections", 4));
+  uint64_t issued = 0;
+  uint64_t accepted = 0;
+  status_counts counts;
+  auto source = [&](size_t, std::string& req) {
+    if (issued >= count)
+      return next_step::finish;
+    auto n = std::min(batch, count - issued);
+    req = make_request("POST", "/api/tasks/batch", batch_body(issued, n), t.host_header);
+    issued += n;
+    return next_step::send;
+  };
+  auto sink = [&](size_t, const http_reply& r, clock_type::time_point) {
+    counts.add(r);
+    if (r.status == 201) {
+      rapidjson::Document doc;
+      doc.Parse(r.body.data(), r.body.size());
+      if (doc.IsArray())
+        accepted += doc.Size();
+    }
+  };
+  auto start = clock_type::now();
+  std::string error;
+  if (!run_load(t.host, t.port, conns, source, sink, start + std::chrono::minutes{5}, error)) {
+    std::fprintf(stderr, "fill: %s\n", error.c_str());
+    return 1;
+  }
+  auto secs = seconds_since(start);
+  std::fprintf(stderr,
+               "fill: %" PRIu64 " tasks accepted in %.2f s, %" PRIu64 " batches refused (%s)\n",
+               accepted, secs, counts.not_ok(), counts.non_2xx().c_str());
+  std::printf("result accepted=%" PRIu64 " non_2xx=%" PRIu64 " statuses=%s secs=%.3f\n", accepted,
+              counts.not_ok(), counts.non_2xx().c_str(), secs);
+  return accepted == count ? 0 : 1;
+}
+
+// -- e2e: submit for D seconds, wait for completion, read the tasks back ------------------
+
+/// Finished tasks as counted by GET /api/hive/status, or -1 on failure.
+int64_t finished_tasks(blocking_client& ctl, int64_t& completed) {
+  unsigned status = 0;
+  std::string body, error;
+  if (!ctl.request("GET", "/api/hive/status", "", status, body, error) || status != 200) {
+    std::fprintf(stderr, "e2e: status poll failed: %s (HTTP %u)\n", error.c_str(), status);
+    return -1;
+  }
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (!doc.IsObject() || !doc.HasMember("tasks") || !doc["tasks"].HasMember("by_status"))
+    return -1;
+  const auto& by = doc["tasks"]["by_status"];
+  auto get = [&](const char* key) -> int64_t {
+    return by.HasMember(key) && by[key].IsUint64() ? static_cast<int64_t>(by[key].GetUint64()) : 0;
+  };
+  completed = get("completed");
+  return completed + get("failed") + get("dead") + get("cancelled");
+}
+
+/// Latencies (ms) of every completed task, read back page by page; false on failure.
+bool read_latencies(blocking_client& ctl, std::vector<double>& out, uint64_t& failed) {
+  out.clear();
+  failed = 0;
+  std::string after;
+  for (int page = 0; page < 100000; ++page) {
+    std::string path = "/api/tasks?limit=1000" + (after.empty() ? "" : "&after=" + after);
+    unsigned status = 0;
+    std::string body, error;
+    if (!ctl.request("GET", path, "", status, body, error) || status != 200) {
+      std::fprintf(stderr, "e2e: read-back failed: %s (HTTP %u)\n", error.c_str(), status);
+      return false;
+    }
+    rapidjson::Document doc;
+    doc.Parse(body.data(), body.size());
+    if (!doc.IsArray())
+      return false;
+    for (const auto& task : doc.GetArray()) {
+      if (!task.HasMember("status") || !task["status"].IsString())
+        continue;
+      if (std::string_view{task["status"].GetString()} != "completed") {
+        ++failed;
+        continue;
+      }
+      auto created = parse_time(task["created_at"]);
+      auto finished = parse_time(task["finished_at"]);
+      if (created >= 0 && finished >= 0)
+        out.push_back(static_cast<double>(finished - created));
+    }
+    if (doc.Size() < 1000)
+      return true;
+    after = doc[doc.Size() - 1]["id"].GetString();
+  }
+  return true;
+}
+
+int run_e2e(const target& t, const options& o) {
+  auto seconds = o.num("seconds", 10);
+  auto conns = static_cast<size_t>(o.num("connections", 32));
+  auto batch = static_cast<uint64_t>(o.num("batch", 1));
+  auto rate = o.num("rate", 0);
+  auto agents = static_cast<int>(o.num("agents", 8));
+  auto agent_conc = static_cast<unsigned>(o.num("agent-concurrency", 256));
+  auto drain_secs = o.num("drain-secs", 60);
+
+  blocking_client ctl{t.host, t.port};
+  for (int i = 0; i < agents; ++i) {
+    unsigned status = 0;
+    std::string body, error;
+    if (!ctl.request("POST", "/api/agents",
+                     agent_body("e2e-agent-" + std::to_string(i), agent_conc), status, body, error)
+        || status != 201) {
+      std::fprintf(stderr, "e2e: creating agent %d failed: %s (HTTP %u) %s\n", i, error.c_str(),
+                   status, body.c_str());
+      return 1;
+    }
+  }
+
+  uint64_t issued = 0;
+  uint64_t accepted = 0;
+  status_counts counts;
+  std::vector<double> post_ms;
+  auto start = clock_type::now();
+  auto stop_at =
+      start + std::chrono::duration_cast<clock_type::duration>(duration<double>(seconds));
+  auto source = [&](size_t, std::string& req) {
+    auto now = clock_type::now();
+    if (now >= stop_at)
+      return next_step::finish;
+    if (rate > 0 && static_cast<double>(issued) >= rate * duration<double>(now - start).count())
+      return next_step::wait;
+    if (batch <= 1) {
+      req = make_request("POST", "/api/tasks", task_json(issued), t.host_header);
+      ++issued;
+    } else {
+      req = make_request("POST", "/api/tasks/batch", batch_body(issued, batch), t.host_header);
+      issued += batch;
+    }
+    return next_step::send;
+  };
+  auto sink = [&](size_t, const http_reply& r, clock_type::time_point sent) {
+    counts.add(r);
+    if (r.status == 201) {
+      accepted += batch;
+      post_ms.push_back(duration<double, std::milli>(clock_type::now() - sent).count());
+    }
+  };
+  std::string error;
+  if (!run_load(t.host, t.port, conns, source, sink, stop_at + std::chrono::seconds{60}, error)) {
+    std::fprintf(stderr, "e2e: %s\n", error.c_str());
+    return 1;
+  }
+  auto submit_secs = seconds_since(start);
+
+  // Wait until the server has finished every accepted task.
+  auto drain_deadline =
+      clock_type::now()
+      + std::chrono::duration_cast<clock_type::duration>(duration<double>(drain_secs));
+  int64_t completed = 0;
+  int64_t finished = 0;
+  for (;;) {
+    finished = finished_tasks(ctl, completed);
+    if (finished < 0)
+      return 1;
+    if (static_cast<uint64_t>(finished) >= accepted || clock_type::now() >= drain_deadline)
+      break;
+    std::this_thread::sleep_for(milliseconds{20});
+  }
+  auto total_secs = seconds_since(start);
+  bool drained = static_cast<uint64_t>(finished) >= accepted;
+
+  // The store is written behind the engine; give the last rows a moment to land.
+  std::vector<double> lat;
+  uint64_t not_completed = 0;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    if (!read_latencies(ctl, lat, not_completed))
+      return 1;
+    if (lat.size() >= static_cast<size_t>(completed))
+      break;
+    std::this_thread::sleep_for(milliseconds{100});
+  }
+  std::sort(lat.begin(), lat.end());
+  std::sort(post_ms.begin(), post_ms.end());
+  auto tasks_per_sec = static_cast<double>(completed) / total_secs;
+
+  std::fprintf(stderr,
+               "e2e: %" PRIu64 " tasks accepted in %.2f s (%s), %" PRId64
+               " completed after %.2f s%s; %.0f tasks/s end to end\n",
+               accepted, submit_secs, counts.non_2xx().c_str(), completed, total_secs,
+               drained ? "" : " (drain timed out)", tasks_per_sec);
+  if (!counts.sample_error.empty())
+    std::fprintf(stderr, "e2e: first refusal: %s\n", counts.sample_error.c_str());
+  std::fprintf(stderr,
+               "e2e: submit-to-completion over %zu tasks: p50 %.0f ms, p99 %.0f ms, max %.0f ms; "
+               "POST answered p50 %.2f ms, p99 %.2f ms\n",
+               lat.size(), percentile(lat, 50), percentile(lat, 99), lat.empty() ? 0.0 : lat.back(),
+               percentile(post_ms, 50), percentile(post_ms, 99));
+  std::printf("result accepted=%" PRIu64 " completed=%" PRId64 " not_completed=%" PRIu64
+              " non_2xx=%" PRIu64 " statuses=%s drained=%d submit_secs=%.3f total_secs=%.3f"
+              " tasks_per_sec=%.0f submit_per_sec=%.0f lat_n=%zu lat_p50_ms=%.0f"
+              " lat_p99_ms=%.0f lat_max_ms=%.0f post_p50_ms=%.2f post_p99_ms=%.2f\n",
+              accepted, completed, not_completed, counts.not_ok(), counts.non_2xx().c_str(),
+              drained ? 1 : 0, submit_secs, total_secs, tasks_per_sec,
+              static_cast<double>(accepted) / submit_secs, lat.size(), percentile(lat, 50),
+              percentile(lat, 99), lat.empty() ? 0.0 : lat.back(), percentile(post_ms, 50),
+              percentile(post_ms, 99));
+  return drained && counts.not_ok() == 0 ? 0 : 1;
+}
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: hive_e2e_client [--host 127.0.0.1] --port N COMMAND [--key value ...]\n"
+               "  agents --count N [--connections 32] [--max-concurrency 4] [--prefix idle-agent]\n"
+               "  fill   --count N [--batch 500] [--connections 4]\n"
+               "  e2e    [--seconds 10] [--connections 32] [--batch 1] [--rate 0] [--agents 8]\n"
+               "         [--agent-concurrency 256] [--drain-secs 60]\n");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) == 0 && i + 1 < argc) {
+      o.values[arg.substr(2)] = argv[++i];
+    } else if (arg.rfind("--", 0) != 0 && o.command.empty()) {
+      o.command = arg;
+    } else {
+      usage();
+      return 2;
+    }
+  }
+  target t;
+  t.host = o.str("host", "127.0.0.1");
+  t.port = static_cast<uint16_t>(o.num("port", 0));
+  t.host_header = t.host + ":" + std::to_string(t.port);
+  if (t.port == 0) {
+    usage();
+    return 2;
+  }
+  if (o.command == "agents")
+    return create_agents(t, o);
+  if (o.command == "fill")
+    return fill_tasks(t, o);
+  if (o.command == "e2e")
+    return run_e2e(t, o);
+  usage();
+  return 2;
+}

@@ -1,0 +1,89 @@
+// A small keep-alive HTTP/1.1 client for the benchmarks: many connections on one epoll loop.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace hive::bench {
+
+using clock_type = std::chrono::steady_clock;
+
+/// One parsed response. The views point into the parser's buffer and stay valid until the
+/// next call to reply_parser::feed or reply_parser::consume.
+struct http_reply {
+  unsigned status = 0;
+  std::string_view headers; ///< header lines after the status line
+  std::string_view body;
+
+  /// The value of header `name` (ASCII case-insensitive), or an empty view.
+  std::string_view header(std::string_view name) const;
+};
+
+/// Splits a byte stream into responses. Only Content-Length bodies are understood, which is
+/// what Hive sends; a chunked or unframed reply is reported as an error.
+class reply_parser {
+public:
+  void feed(const char* data, size_t size) { buf_.append(data, size); }
+
+  /// 1: a whole reply is in `out`; 0: more bytes are needed; -1: malformed (see `error`).
+  int next(http_reply& out, std::string& error);
+
+  /// Drops the reply that next() returned last.
+  void consume();
+
+private:
+  std::string buf_;
+  size_t reply_size_ = 0;
+};
+
+/// Formats one request; adds Content-Type: application/json when `body` is not empty.
+std::string make_request(std::string_view method, std::string_view target, std::string_view body,
+                         std::string_view host);
+
+/// Opens a TCP connection to a numeric IPv4 `host`; returns the socket or -1 with `error` set.
+int connect_to(const std::string& host, uint16_t port, std::string& error);
+
+/// One blocking keep-alive connection for control requests (status polls, read-back).
+/// Not thread-safe; reconnects when the server closed the previous connection.
+class blocking_client {
+public:
+  blocking_client(std::string host, uint16_t port) : host_(std::move(host)), port_(port) {}
+  ~blocking_client();
+  blocking_client(const blocking_client&) = delete;
+  blocking_client& operator=(const blocking_client&) = delete;
+
+  /// Sends one request and waits up to `timeout` for its reply. On success `status`,
+  /// `body` and `headers` hold the reply.
+  bool request(std::string_view method, std::string_view target, std::string_view body,
+               unsigned& status, std::string& body_out, std::string& error,
+               std::string* headers_out = nullptr,
+               std::chrono::milliseconds timeout = std::chrono::seconds{30});
+
+private:
+  std::string host_;
+  uint16_t port_;
+  int fd_ = -1;
+  reply_parser parser_;
+};
+
+/// What an idle connection does next.
+enum class next_step { send, wait, finish };
+
+/// Asked whenever connection `conn` has no request in flight; fills `request` for `send`.
+using request_source = std::function<next_step(size_t conn, std::string& request)>;
+
+/// Called with each reply and the time its request was handed to the socket.
+using reply_sink =
+    std::function<void(size_t conn, const http_reply& reply, clock_type::time_point sent)>;
+
+/// Drives `connections` keep-alive connections, one request in flight on each, until every
+/// connection has said `finish`. Returns false with `error` on a transport failure or when
+/// `deadline` passes first.
+bool run_load(const std::string& host, uint16_t port, size_t connections,
+              const request_source& source, const reply_sink& sink, clock_type::time_point deadline,
+              std::string& error);
+
+} // namespace hive::bench
