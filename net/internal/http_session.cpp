@@ -13,7 +13,7 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/status.hpp>
 
 #include "net/internal/error_body.hpp"
 #include "net/internal/server_state.hpp"
@@ -293,39 +293,63 @@ void http_session::write(http_response response, bool keep_alive) {
     status = 500;
     response.body = error_body(to_string(errc::internal), "internal error");
   }
-  // These statuses must not carry a body (Beast refuses to frame one).
+  // These statuses must not carry a body.
   bool bodyless = status == 204 || status == 304;
-  try {
-    response_.clear();
-    response_.version(request_version_);
-    response_.result(status);
-    response_.set(http::field::server, "hive");
-    if (!bodyless && !response.content_type.empty())
-      response_.set(http::field::content_type, response.content_type);
-    response_.set("X-Request-Id", request_id_);
-    for (auto& [name, value] : response.headers)
-      response_.insert(name, value);
-    response_.keep_alive(keep_alive);
-    if (bodyless) {
-      response_.body().clear();
-      response_.prepare_payload();
-    } else if (request_is_head_) {
-      // HEAD: the length of the body a GET would get, but no body.
-      response_.content_length(response.body.size());
-      response_.body().clear();
-    } else {
-      response_.body() = std::move(response.body);
-      response_.prepare_payload();
+  // The response is serialised by hand into one buffer: one contiguous write is measurably
+  // cheaper than Beast's serializer for the small answers this server mostly gives.
+  auto valid = [](std::string_view text) {
+    return text.find_first_of("\r\n") == std::string_view::npos;
+  };
+  for (const auto& [name, value] : response.headers) {
+    if (name.empty() || !valid(name) || !valid(value) || name.find(':') != std::string::npos) {
+      runtime::log_error("http", "cannot build the response: bad header '" + name + "'");
+      close();
+      return;
     }
-  } catch (const std::exception& e) {
-    // Beast rejects some field names and values; the handler's bug, but not worth a crash.
-    runtime::log_error("http", std::string("cannot build the response: ") + e.what());
+  }
+  if (!valid(response.content_type)) {
+    runtime::log_error("http", "cannot build the response: bad content type");
     close();
     return;
   }
+  auto reason = http::obsolete_reason(static_cast<http::status>(status));
+  auto& out = out_;
+  out.clear();
+  out += request_version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out.append(reason.data(), reason.size());
+  out += "\r\nServer: hive\r\n";
+  if (!bodyless && !response.content_type.empty()) {
+    out += "Content-Type: ";
+    out += response.content_type;
+    out += "\r\n";
+  }
+  out += "X-Request-Id: ";
+  out += request_id_;
+  out += "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (!bodyless) {
+    // HEAD: the length of the body a GET would get, but no body.
+    out += "Content-Length: ";
+    out += std::to_string(response.body.size());
+    out += "\r\n";
+  }
+  if (request_version_ == 10 && keep_alive)
+    out += "Connection: keep-alive\r\n";
+  else if (request_version_ != 10 && !keep_alive)
+    out += "Connection: close\r\n";
+  out += "\r\n";
+  if (!bodyless && !request_is_head_)
+    out += response.body;
 
   phase_ = phase::writing;
-  http::async_write(stream_, response_,
+  asio::async_write(stream_, asio::buffer(out_),
                     beast::bind_front_handler(&http_session::on_write, shared_from_this(),
                                               keep_alive));
 }
@@ -351,8 +375,8 @@ void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) 
     return;
   }
   // Do not pin a large body's memory while the connection idles.
-  if (response_.body().capacity() > k_max_read)
-    std::string().swap(response_.body());
+  if (out_.capacity() > k_max_read)
+    std::string().swap(out_);
   if (!keep_alive) {
     linger();
     return;

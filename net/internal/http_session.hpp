@@ -85,7 +85,7 @@ private:
   boost::asio::steady_timer timer_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  boost::beast::http::response<boost::beast::http::string_body> response_;
+  std::string out_; ///< the serialised response being written
   std::string request_id_; ///< of the request being answered, echoed as X-Request-Id
   unsigned request_version_ = 11;
 
