@@ -26,7 +26,6 @@ struct core_settings {
   uint32_t aging_ms = 5000;
   uint32_t max_batch = 1000;
   size_t routing_sample = 32;    ///< eligible agents scored per decision at most
-  size_t dispatch_scan = 256;    ///< queued tasks looked at per dispatch at most
   uint32_t agent_flush_ms = 500; ///< how often changed agent counters are written
 };
 
