@@ -122,7 +122,7 @@ struct task_cancel_msg {
 using run_atom = caf::atom_constant<caf::atom("run")>;
 /// Task actor -> agent: drop the pending run of this task id (cancelled or timed out).
 using cancel_run_atom = caf::atom_constant<caf::atom("cancel_run")>;
-/// Internal to the agent: a deferred result is due.
+/// Internal: a blocking run finished (agent), a held-back result is due (task).
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 /// Internal to the task: the retry backoff elapsed.
 using retry_atom = caf::atom_constant<caf::atom("retry")>;

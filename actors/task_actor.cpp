@@ -1,6 +1,8 @@
 // Task actor: dependencies, attempts, timeouts, retries and cancellation of one task.
 #include "actors/task_actor.hpp"
 
+#include <optional>
+
 #include <caf/all.hpp>
 
 #include "runtime/log.hpp"
@@ -19,6 +21,9 @@ struct task_actor_state {
   bool running = false;
   bool cancelled_while_running = false;
   uint32_t agent_losses = 0; ///< attempts cut short because the agent went away
+  uint32_t timeout_ms = 0;   ///< of the running attempt
+  /// A result the executor asked to hold back (ready_after_ms), while the task waits it out.
+  std::optional<execution_result> held;
 
   /// An agent that dies under a task does not use up the task's retries, up to this many times
   /// (a task that keeps killing agents still ends).
@@ -93,6 +98,23 @@ void on_attempt_failed(task_actor* self, const std::string& why, bool retryable)
 
 void on_outcome(task_actor* self, execution_result& res) {
   auto& st = self->state;
+  if (res.ready_after_ms > 0 && !st.cancelled_while_running) {
+    // The executor's work is done; the result is due later (e.g. `sleep`). The task waits it
+    // out itself, within its timeout, so the agent holds no timer.
+    auto elapsed = static_cast<uint64_t>(st.ctx->now() - st.attempt_started);
+    auto remaining = st.timeout_ms > elapsed ? st.timeout_ms - elapsed : 0;
+    bool times_out = res.ready_after_ms > remaining;
+    auto wait = times_out ? remaining : res.ready_after_ms;
+    res.ready_after_ms = 0;
+    st.held = std::move(res);
+    if (st.agent) {
+      self->demonitor(st.agent); // the agent's part is over
+      st.agent = nullptr;
+    }
+    self->delayed_send(self, std::chrono::milliseconds{wait}, deliver_atom::value,
+                       st.task->attempts, times_out);
+    return;
+  }
   if (st.cancelled_while_running) {
     release_agent(self, res.ok, false);
     finish(self, task_status::cancelled);
@@ -112,7 +134,9 @@ void on_run_error(task_actor* self, const caf::error& err, uint32_t timeout_ms) 
   auto& st = self->state;
   bool cancelled = st.cancelled_while_running;
   bool timed_out = err == caf::sec::request_timeout;
-  bool lost = err == caf::sec::request_receiver_down;
+  // Executors report failures as results; an error here means the agent's actor went away or
+  // crashed while handling the run.
+  bool lost = !timed_out;
   if (timed_out && st.agent)
     self->send(st.agent, cancel_run_atom::value, st.task->id); // free the agent's slot
   release_agent(self, false, !cancelled);
@@ -123,10 +147,11 @@ void on_run_error(task_actor* self, const caf::error& err, uint32_t timeout_ms) 
   std::string why;
   if (timed_out)
     why = "timed out after " + std::to_string(timeout_ms) + " ms";
-  else if (lost)
+  else if (err == caf::sec::request_receiver_down)
     why = "agent " + st.agent_id + " stopped while running the task";
   else
-    why = "attempt failed: " + self->system().render(err);
+    why = "agent " + st.agent_id + " crashed while running the task ("
+          + self->system().render(err) + ")";
   if (lost && st.agent_losses < task_actor_state::max_agent_losses) {
     // Not the task's fault: run it again elsewhere without using up a retry.
     ++st.agent_losses;
@@ -149,6 +174,8 @@ void start_attempt(task_actor* self, assign_msg& msg) {
   t.started_at = st.attempt_started;
   transition(self, task_status::running);
   auto timeout_ms = t.timeout_ms > 0 ? t.timeout_ms : st.ctx->settings.default_timeout_ms;
+  st.timeout_ms = timeout_ms;
+  st.held.reset();
   // An agent that crashes mid-run may never answer: watch it (see the down handler).
   st.agent = msg.agent;
   self->monitor(st.agent);
@@ -220,6 +247,18 @@ caf::behavior task_behavior(task_actor* self, context_ptr ctx, caf::actor schedu
         return; // the scheduler releases the agent when it sees finished_msg
       start_attempt(self, msg);
     },
+    [=](deliver_atom, uint32_t attempt, bool timed_out) {
+      // A held-back result is due (or the timeout came first).
+      auto& s = self->state;
+      if (!s.running || s.task->attempts != attempt || !s.held)
+        return;
+      auto res = std::move(*s.held);
+      s.held.reset();
+      if (timed_out)
+        on_run_error(self, caf::sec::request_timeout, s.timeout_ms);
+      else
+        on_outcome(self, res);
+    },
     [=](retry_atom) {
       if (!is_terminal(self->state.task->status))
         request_agent(self);
@@ -234,6 +273,13 @@ caf::behavior task_behavior(task_actor* self, context_ptr ctx, caf::actor schedu
       s.task->error = "cancelled by request";
       transition(self, task_status::cancelled, "cancelled by request");
       msg.reply(*s.task);
+      if (s.running && s.held) {
+        // Only waiting out a held-back result: the agent is free already.
+        s.held.reset();
+        release_agent(self, false, false);
+        finish(self, task_status::cancelled);
+        return;
+      }
       if (s.running) {
         // The agent drops the run and answers at once; the actor stays until that answer so
         // the agent's capacity is released exactly once.

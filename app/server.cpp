@@ -86,11 +86,15 @@ void server::stop() {
     return;
   s.stopped = true;
   s.http->stop_accepting();
+  runtime::log_debug("server", "stopped accepting");
   s.core->shutdown(std::chrono::seconds{s.cfg.server.shutdown_grace_secs});
+  runtime::log_debug("server", "engine drained");
   s.http->stop();
   s.core.reset();
   s.sys.reset(); // waits for the remaining actors
+  runtime::log_debug("server", "actor system stopped");
   s.db.reset();
+  runtime::log_debug("server", "store closed");
 }
 
 } // namespace hive::app

@@ -61,6 +61,21 @@ public:
   }
 };
 
+/// Holds a blocking-pool thread for payload.ms milliseconds (real work, unlike `sleep`).
+class block_executor final : public actors::executor {
+public:
+  actors::execution_mode mode(const task_record&) const override {
+    return actors::execution_mode::blocking;
+  }
+  actors::execution_result run(const task_record& task) const override {
+    rapidjson::Document doc;
+    doc.Parse(task.payload_json.c_str());
+    int ms = doc.IsObject() && doc.HasMember("ms") && doc["ms"].IsInt() ? doc["ms"].GetInt() : 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return actors::execution_result::success(R"({"blocked":true})");
+  }
+};
+
 } // namespace
 
 void register_test_executors(actors::executor_registry& registry) {
@@ -68,6 +83,7 @@ void register_test_executors(actors::executor_registry& registry) {
   registry.add("test.permanent", std::make_shared<fail_executor>(false));
   registry.add("test.crash", std::make_shared<crash_executor>());
   registry.add("test.crash_always", std::make_shared<crash_always_executor>());
+  registry.add("test.block", std::make_shared<block_executor>());
 }
 
 void server_fixture::SetUp() {

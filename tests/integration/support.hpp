@@ -23,7 +23,8 @@ rapidjson::Document parse_json(const std::string& body);
 
 /// Executors only the tests register: `test.fail` (always fails, retryable),
 /// `test.permanent` (fails, not retryable) and `test.crash` (throws on a task's first attempt,
-/// which crashes the agent actor) and `test.crash_always` (throws on every attempt).
+/// which crashes the agent actor), `test.crash_always` (throws on every attempt) and
+/// `test.block` (holds a blocking-pool thread for payload.ms).
 void register_test_executors(actors::executor_registry& registry);
 
 class server_fixture : public ::testing::Test {
