@@ -62,6 +62,11 @@ void agent_directory::set_state(agent_entry& entry, agent_state state, timestamp
   update_availability(entry);
 }
 
+void agent_directory::set_suspended(agent_entry& entry, bool suspended) {
+  entry.suspended = suspended;
+  update_availability(entry);
+}
+
 void agent_directory::reserve(agent_entry& entry, timestamp_ms now) {
   ++entry.load;
   if (entry.record.state == agent_state::idle) {

@@ -22,13 +22,14 @@ struct agent_entry {
   caf::actor handle; ///< the agent's actor (set and replaced by the scheduler)
   uint32_t load = 0; ///< tasks assigned and not yet released
   uint32_t crash_streak = 0; ///< crashes since the agent last completed a task
+  bool suspended = false;    ///< its actor was reported lost; no work until it is restarted
   size_t available_pos = npos;
   static constexpr size_t npos = static_cast<size_t>(-1);
 
   /// Accepts work: idle or working, and below max_concurrency.
   bool available() const noexcept {
     return (record.state == agent_state::idle || record.state == agent_state::working)
-           && load < record.max_concurrency;
+           && load < record.max_concurrency && !suspended;
   }
 };
 
@@ -49,6 +50,8 @@ public:
   /// Applies a validated patch (name, state, capabilities, max_concurrency, metadata).
   void apply(agent_entry& entry, const agent_patch& patch, timestamp_ms now);
   void set_state(agent_entry& entry, agent_state state, timestamp_ms now);
+  /// Holds work back from an agent whose actor is gone until it is restarted (or resumes it).
+  void set_suspended(agent_entry& entry, bool suspended);
 
   /// A task was assigned to / finished on the agent. `release` updates the counters.
   void reserve(agent_entry& entry, timestamp_ms now);

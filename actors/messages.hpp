@@ -99,6 +99,7 @@ struct release_msg {
   bool success;
   double latency_ms;
   bool counted;
+  caf::actor lost_agent; ///< set when the agent's actor died under the attempt
 };
 /// The task reached a terminal state; its actor is gone.
 struct finished_msg {

@@ -78,6 +78,8 @@ void set_status(scheduler_state& st, live_task& lt, task_status to) {
 void spawn_agent(scheduler_actor* self, agent_entry& entry) {
   entry.handle = spawn_agent_actor(self, self->state.ctx);
   self->monitor(entry.handle);
+  if (entry.suspended)
+    self->state.agents.set_suspended(entry, false);
 }
 
 /// Puts a task in the dispatch queue (it waits for an agent).
@@ -679,6 +681,13 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
           set_status(s, i->second, task_status::queued);
       }
       release_agent(s, msg.agent_id, msg.success, msg.latency_ms, msg.counted);
+      if (msg.lost_agent) {
+        // The agent's actor died under the task; until its down message arrives and it is
+        // restarted, give it no work (the task would only meet the dead actor again).
+        auto* agent = s.agents.find(msg.agent_id);
+        if (agent != nullptr && agent->handle == msg.lost_agent)
+          s.agents.set_suspended(*agent, true);
+      }
       dispatch(self);
       check_drain(self);
     },

@@ -70,10 +70,11 @@ void request_agent(task_actor* self) {
   self->send(self->state.scheduler, ready_msg{self->state.task, caf::actor_cast<caf::actor>(self)});
 }
 
-void release_agent(task_actor* self, bool success, bool counted) {
+void release_agent(task_actor* self, bool success, bool counted, bool agent_lost = false) {
   auto& st = self->state;
   double latency = static_cast<double>(st.ctx->now() - st.attempt_started);
-  self->send(st.scheduler, release_msg{st.task->id, st.agent_id, success, latency, counted});
+  self->send(st.scheduler, release_msg{st.task->id, st.agent_id, success, latency, counted,
+                                       agent_lost ? st.agent : caf::actor{}});
   st.running = false;
   if (st.agent) {
     self->demonitor(st.agent);
@@ -139,7 +140,7 @@ void on_run_error(task_actor* self, const caf::error& err, uint32_t timeout_ms) 
   bool lost = !timed_out;
   if (timed_out && st.agent)
     self->send(st.agent, cancel_run_atom::value, st.task->id); // free the agent's slot
-  release_agent(self, false, !cancelled);
+  release_agent(self, false, !cancelled, lost);
   if (cancelled) {
     finish(self, task_status::cancelled);
     return;
