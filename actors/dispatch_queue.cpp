@@ -16,7 +16,7 @@ std::string requirement_class(const task_record& task) {
   std::string out;
   for (const auto& r : reqs) {
     char min[32];
-    std::snprintf(min, sizeof(min), "%.6g", r.min_proficiency);
+    std::snprintf(min, sizeof(min), "%.17g", r.min_proficiency); // exact: no two minimums merge
     out += r.name;
     out += '\x1f'; // unit separator: cannot clash with a name's own characters in practice
     out += min;

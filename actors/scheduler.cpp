@@ -306,17 +306,20 @@ void on_admitted(scheduler_actor* self, admitted_msg& msg) {
                          "the task could not be stored: " + msg.commit.err().message));
     return;
   }
-  for (auto& out : msg.outcomes) {
-    // A replay whose original failed to commit has nothing to return.
-    if (out.replayed && !out.task.idempotency_key.empty()
-        && st.keys.count(out.task.idempotency_key) == 0
-        && st.pending_keys.count(out.task.idempotency_key) == 0) {
-      msg.reply(make_error(errc::store_unavailable,
-                           "the original task of this idempotency key was not stored"));
-      return;
-    }
-  }
-  msg.reply(std::move(msg.outcomes));
+  // A replay whose original failed to commit has nothing to return. The request fails, but
+  // its new tasks are committed and start like any other (their keys make a resubmission
+  // find them).
+  bool orphaned_replay = false;
+  for (auto& out : msg.outcomes)
+    orphaned_replay = orphaned_replay
+                      || (out.replayed && !out.task.idempotency_key.empty()
+                          && st.keys.count(out.task.idempotency_key) == 0
+                          && st.pending_keys.count(out.task.idempotency_key) == 0);
+  if (orphaned_replay)
+    msg.reply(make_error(errc::store_unavailable,
+                         "the original task of an idempotency key was not stored; retry"));
+  else
+    msg.reply(std::move(msg.outcomes));
   for (auto& task : msg.fresh) {
     if (!task->idempotency_key.empty()) {
       st.pending_keys.erase(task->idempotency_key);
@@ -498,6 +501,8 @@ void on_agent_update(scheduler_actor* self, agent_update_msg& msg) {
     return;
   }
   st.agents.apply(*entry, msg.patch, st.ctx->now());
+  if (entry->suspended && entry->handle && msg.patch.state == agent_state::idle)
+    st.agents.set_suspended(*entry, false); // an operator vouches for it
   if (!entry->handle && entry->record.state != agent_state::failed) {
     // Revived after it was marked failed.
     entry->crash_streak = 0;

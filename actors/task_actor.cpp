@@ -87,7 +87,7 @@ void on_attempt_failed(task_actor* self, const std::string& why, bool retryable)
   auto& t = *st.task;
   t.error = why;
   if (retry_policy::should_retry(retryable, t.attempts - st.agent_losses, t.max_retries)) {
-    auto delay = st.ctx->retry.delay_ms(t.attempts);
+    auto delay = st.ctx->retry.delay_ms(t.attempts - st.agent_losses);
     transition(self, task_status::queued,
                "attempt " + std::to_string(t.attempts) + " failed: " + why + "; retrying in "
                  + std::to_string(delay) + " ms");

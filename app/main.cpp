@@ -78,8 +78,11 @@ bool parse_args(int argc, char** argv, runtime::config_sources& src, bool& help)
 /// The database URL without credentials, for logs.
 std::string redacted(const std::string& url) {
   auto scheme_end = url.find("://");
-  auto at = url.find('@');
-  if (scheme_end == std::string::npos || at == std::string::npos || at < scheme_end)
+  if (scheme_end == std::string::npos || url.rfind("sqlite://", 0) == 0)
+    return url; // a file path has no credentials
+  auto authority_end = url.find('/', scheme_end + 3);
+  auto at = url.rfind('@', authority_end == std::string::npos ? url.npos : authority_end);
+  if (at == std::string::npos || at < scheme_end)
     return url;
   return url.substr(0, scheme_end + 3) + "***" + url.substr(at);
 }

@@ -73,6 +73,6 @@ public:
 /// file and running migrations as needed. `cache_kib` bounds the SQLite writer's page cache.
 /// Called once at start.
 result<std::unique_ptr<store>> open_store(std::string_view url, std::string_view synchronous,
-                                          size_t cache_kib = 16384);
+                                          size_t cache_kib = 4096);
 
 } // namespace hive::persistence

@@ -126,7 +126,7 @@ const std::vector<setting_row>& table() {
      uint_setting(1, 10'000'000, [](config& c, uint64_t v) { c.performance.async_tasks_max = v; })},
     {{"performance", "max_agents", "100000", "registered agents at most"},
      uint_setting(1, 10'000'000, [](config& c, uint64_t v) { c.performance.max_agents = v; })},
-    {{"performance", "cache_size_mb", "16", "page cache of the store's writer, in MiB"},
+    {{"performance", "cache_size_mb", "4", "page cache of the store's writer, in MiB"},
      uint_setting(1, 65536, [](config& c, uint64_t v) { c.performance.cache_size_mb = v; })},
     {{"tasks", "queue_max", "100000", "unfinished tasks at most; beyond it 503 + Retry-After"},
      uint_setting(1, 100'000'000, [](config& c, uint64_t v) { c.tasks.queue_max = v; })},

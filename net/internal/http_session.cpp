@@ -302,7 +302,8 @@ void http_session::write(http_response response, bool keep_alive) {
   };
   for (const auto& [name, value] : response.headers) {
     if (name.empty() || !valid(name) || !valid(value) || name.find(':') != std::string::npos) {
-      runtime::log_error("http", "cannot build the response: bad header '" + name + "'");
+      runtime::log_error("http", "cannot build the response: a header name or value contains "
+                                 "a line break or is empty");
       close();
       return;
     }

@@ -36,7 +36,7 @@ public:
   /// `synchronous` (FULL when `full_sync`, else NORMAL), gives the writer a page cache of
   /// `cache_kib` KiB and applies pending migrations.
   static result<std::unique_ptr<sqlite_store>> open(const std::string& path, bool full_sync,
-                                                    size_t cache_kib = 16384);
+                                                    size_t cache_kib = 4096);
 
   ~sqlite_store() override;
 

@@ -447,3 +447,29 @@ TEST_F(ApiFewActors, TasksBeyondTheActorBoundWaitAndStillRunInPriorityOrder) {
   }
   (void) agent;
 }
+
+TEST_F(Api, NextPageLinkKeepsTheFilters) {
+  for (int i = 0; i < 3; ++i)
+    submit(R"({"type":"sleep","payload":{"ms":1}})");
+  submit(R"({"type":"echo"})");
+  auto first = get("/api/tasks?type=sleep&limit=2");
+  ASSERT_EQ(first.status, 200u);
+  auto link = first.header("link");
+  ASSERT_NE(link.find("type=sleep"), std::string::npos) << link;
+  auto target = link.substr(1, link.find('>') - 1);
+  auto second = parse_json(get(target).body);
+  ASSERT_TRUE(second.IsArray());
+  ASSERT_EQ(second.Size(), 1u) << "the third sleep task, and not the echo task";
+  EXPECT_EQ(str(second[0], "type"), "sleep");
+}
+
+TEST_F(Api, AKeyRepeatedInOneBatchMakesOneTask) {
+  auto res = post("/api/tasks/batch",
+                  R"({"tasks":[{"type":"echo","idempotency_key":"same"},{"type":"echo","idempotency_key":"same"},{"type":"echo"}]})");
+  ASSERT_EQ(res.status, 201u) << res.body;
+  auto doc = parse_json(res.body);
+  ASSERT_EQ(doc.Size(), 3u);
+  EXPECT_EQ(str(doc[0], "id"), str(doc[1], "id"));
+  EXPECT_NE(str(doc[0], "id"), str(doc[2], "id"));
+  EXPECT_EQ(parse_json(get("/api/tasks").body).Size(), 2u);
+}
