@@ -8,6 +8,7 @@ namespace hive::net {
 
 unsigned http_status(errc code) noexcept {
   switch (code) {
+    case errc::bad_request: return 400;
     case errc::malformed_json: return 400;
     case errc::payload_too_large: return 413;
     case errc::unsupported_media_type: return 415;

@@ -5,6 +5,7 @@ namespace hive {
 
 std::string_view to_string(errc code) noexcept {
   switch (code) {
+    case errc::bad_request: return "bad_request";
     case errc::malformed_json: return "malformed_json";
     case errc::payload_too_large: return "payload_too_large";
     case errc::unsupported_media_type: return "unsupported_media_type";

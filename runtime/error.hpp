@@ -11,6 +11,7 @@ namespace hive {
 
 /// Stable error codes. Their names (see to_string) are part of the HTTP API.
 enum class errc : unsigned char {
+  bad_request,            ///< not a valid HTTP request
   malformed_json,         ///< body is not valid JSON
   payload_too_large,      ///< body over the configured limit
   unsupported_media_type, ///< body is not application/json

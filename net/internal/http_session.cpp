@@ -15,7 +15,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
 
-#include "net/internal/error_body.hpp"
+#include "net/error_mapping.hpp"
 #include "net/internal/server_state.hpp"
 #include "net/internal/target.hpp"
 #include "runtime/log.hpp"
@@ -94,7 +94,7 @@ void http_session::start() {
 void http_session::start_refused() {
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
     self->request_id_ = make_request_id();
-    self->write_error(503, to_string(errc::too_many_connections), "too many connections");
+    self->write_error(errc::too_many_connections, "too many connections");
   });
 }
 
@@ -159,7 +159,7 @@ void http_session::on_read_some(beast::error_code ec, std::size_t bytes) {
     return;
   if (read_timed_out_) {
     request_id_ = make_request_id();
-    write_error(408, to_string(errc::request_timeout),
+    write_error(errc::request_timeout,
                 "request not received within " + in_seconds(request_budget_));
     return;
   }
@@ -220,14 +220,14 @@ void http_session::parse_buffered() {
 void http_session::on_parse_error(beast::error_code ec) {
   request_id_ = make_request_id();
   if (ec == http::error::body_limit) {
-    write_error(413, to_string(errc::payload_too_large),
+    write_error(errc::payload_too_large,
                 "request body exceeds " + std::to_string(state_->opts.max_body_bytes) + " bytes");
   } else if (ec == http::error::header_limit) {
-    write_error(400, "bad_request",
+    write_error(errc::bad_request,
                 "request header exceeds " + std::to_string(k_header_limit) +
                   " bytes");
   } else {
-    write_error(400, "bad_request", "malformed HTTP request: " + ec.message());
+    write_error(errc::bad_request, "malformed HTTP request: " + ec.message());
   }
 }
 
@@ -272,10 +272,7 @@ void http_session::on_request() {
 }
 
 void http_session::answer_internal_error(uint64_t generation) {
-  http_response response;
-  response.status = 500;
-  response.body = error_body(to_string(errc::internal), "internal error");
-  on_response(generation, std::move(response));
+  on_response(generation, error_response(make_error(errc::internal, "internal error"), request_id_));
 }
 
 void http_session::on_response(uint64_t generation, http_response response) {
@@ -290,8 +287,8 @@ void http_session::write(http_response response, bool keep_alive) {
   unsigned status = response.status;
   if (status < 200 || status > 999) {
     runtime::log_error("http", "handler answered status " + std::to_string(status));
-    status = 500;
-    response.body = error_body(to_string(errc::internal), "internal error");
+    response = error_response(make_error(errc::internal, "internal error"), request_id_);
+    status = response.status;
   }
   // These statuses must not carry a body.
   bool bodyless = status == 204 || status == 304;
@@ -355,13 +352,9 @@ void http_session::write(http_response response, bool keep_alive) {
                                               keep_alive));
 }
 
-void http_session::write_error(unsigned status, std::string_view code, std::string message) {
+void http_session::write_error(errc code, std::string message) {
   awaiting_handler_ = false;
-  http_response response;
-  response.status = status;
-  response.body = error_body(code, message);
-  if (status == 503)
-    response.headers.emplace_back("Retry-After", "1");
+  auto response = error_response(make_error(code, std::move(message)), request_id_);
   request_version_ = 11;
   request_is_head_ = false;
   enter(phase::writing, k_error_write_budget);
@@ -475,7 +468,7 @@ void http_session::on_deadline() {
       break;
     }
     case phase::handling:
-      write_error(408, to_string(errc::request_timeout),
+      write_error(errc::request_timeout,
                   "no response within " + in_seconds(request_budget_));
       break;
     case phase::writing:

@@ -17,6 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "net/http_types.hpp"
+#include "runtime/error.hpp"
 
 namespace hive::net::internal {
 
@@ -69,7 +70,7 @@ private:
   void answer_internal_error(uint64_t generation);
   void on_response(uint64_t generation, http_response response);
   void write(http_response response, bool keep_alive);
-  void write_error(unsigned status, std::string_view code, std::string message);
+  void write_error(errc code, std::string message);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void linger();
   void on_linger_read(boost::beast::error_code ec, std::size_t bytes);
