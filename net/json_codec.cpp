@@ -1,9 +1,13 @@
 // JSON codecs of the HTTP API. Every Get*() is guarded by an Is*() (RapidJSON asserts otherwise).
 #include "net/json_codec.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <ctime>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -26,12 +30,42 @@ error bad_field(std::string field, std::string message) {
 result<unit_t> parse(std::string_view body, rapidjson::Document& doc) {
   if (body.empty())
     return make_error(errc::malformed_json, "request body is empty; expected a JSON object");
-  doc.Parse(body.data(), body.size());
+  // Iterative: a deeply nested body must not exhaust the I/O thread's stack.
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError())
     return make_error(errc::malformed_json,
                       std::string{"malformed JSON at offset "} + std::to_string(doc.GetErrorOffset())
                         + ": " + rapidjson::GetParseError_En(doc.GetParseError()));
   return unit;
+}
+
+/// How deep `root` nests (a scalar is 1), counted without recursion; stops counting past
+/// `limit`.
+size_t nesting_depth(const value& root, size_t limit) {
+  std::vector<std::pair<const value*, size_t>> todo{{&root, 1}};
+  size_t deepest = 0;
+  while (!todo.empty()) {
+    auto [v, depth] = todo.back();
+    todo.pop_back();
+    deepest = std::max(deepest, depth);
+    if (deepest > limit)
+      break;
+    if (v->IsObject())
+      for (auto& m : v->GetObject())
+        todo.emplace_back(&m.value, depth + 1);
+    else if (v->IsArray())
+      for (auto& e : v->GetArray())
+        todo.emplace_back(&e, depth + 1);
+  }
+  return deepest;
+}
+
+/// Checks that a free-form JSON object (payload, metadata) nests at most `limit` levels, so that
+/// writing it (recursive in RapidJSON) stays cheap on the stack.
+std::optional<error> check_depth(const value& v, const std::string& field, size_t limit) {
+  if (nesting_depth(v, limit) > limit)
+    return bad_field(field, "nests deeper than " + std::to_string(limit) + " levels");
+  return std::nullopt;
 }
 
 std::string to_json_text(const value& v) {
@@ -152,6 +186,8 @@ result<task_record> decode_task_value(const value& obj, const std::string& prefi
   if (const value* p = member(obj, "payload")) {
     if (!p->IsObject())
       return bad_field(prefix + "payload", "must be a JSON object");
+    if (auto err = check_depth(*p, prefix + "payload", limits.max_json_depth))
+      return std::move(*err);
     t.payload_json = to_json_text(*p);
   }
   if (const value* p = member(obj, "priority")) {
@@ -433,6 +469,8 @@ result<agent_record> decode_agent(std::string_view body, const codec_limits& lim
   if (const value* p = member(doc, "metadata")) {
     if (!p->IsObject())
       return bad_field("metadata", "must be a JSON object");
+    if (auto err = check_depth(*p, "metadata", limits.max_json_depth))
+      return std::move(*err);
     a.metadata_json = to_json_text(*p);
   }
   if (const value* p = member(doc, "state")) {
@@ -480,6 +518,8 @@ result<agent_patch> decode_agent_patch(std::string_view body, const codec_limits
   if (const value* p = member(doc, "metadata")) {
     if (!p->IsObject())
       return bad_field("metadata", "must be a JSON object");
+    if (auto err = check_depth(*p, "metadata", limits.max_json_depth))
+      return std::move(*err);
     patch.metadata_json = to_json_text(*p);
   }
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {

@@ -18,6 +18,7 @@ struct codec_limits {
   size_t max_dependencies = 256;
   uint32_t max_retries = 100;
   uint32_t max_concurrency = 10000;
+  size_t max_json_depth = 64; ///< nesting of payload and metadata objects
 };
 
 /// Decodes a task submission. Accepts Hive's body and the predecessor's

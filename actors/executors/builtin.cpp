@@ -14,7 +14,7 @@ namespace {
 
 /// Parses the task's payload; the codec already checked it is a JSON object.
 bool parse_payload(const task_record& task, rapidjson::Document& doc) {
-  doc.Parse(task.payload_json.data(), task.payload_json.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(task.payload_json.data(), task.payload_json.size());
   return !doc.HasParseError() && doc.IsObject();
 }
 

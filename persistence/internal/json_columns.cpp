@@ -12,7 +12,7 @@ using json_writer = rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>
                                       rapidjson::kWriteNanAndInfFlag>;
 
 // Full precision so that a double read back is the double written.
-constexpr unsigned parse_flags = rapidjson::kParseFullPrecisionFlag
+constexpr unsigned parse_flags = rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag
                                  | rapidjson::kParseNanAndInfFlag;
 
 void put_string(json_writer& w, std::string_view s) {

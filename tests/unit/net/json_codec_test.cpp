@@ -151,3 +151,30 @@ TEST(ErrorMapping, StatusesAndBody) {
   EXPECT_STREQ(d["error"]["code"].GetString(), "queue_full");
   EXPECT_STREQ(d["error"]["request_id"].GetString(), "req-1");
 }
+
+TEST(JsonCodec, DeepNestingIsRefusedWithoutExhaustingTheStack) {
+  std::string deep(500000, '[');
+  deep += std::string(500000, ']');
+  auto bare = decode_task(deep);
+  ASSERT_FALSE(bare.ok());
+  EXPECT_EQ(bare.err().code, errc::malformed_json);
+
+  std::string payload;
+  for (int i = 0; i < 100000; ++i)
+    payload += R"({"a":)";
+  payload += "1";
+  payload += std::string(100000, '}');
+  auto t = decode_task(R"({"type":"echo","payload":)" + payload + "}");
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.err().field, "payload");
+  EXPECT_NE(t.err().message.find("deeper than 64"), std::string::npos);
+
+  std::string ok_payload;
+  for (int i = 0; i < 60; ++i)
+    ok_payload += R"({"a":)";
+  ok_payload += "1" + std::string(60, '}');
+  EXPECT_TRUE(decode_task(R"({"type":"echo","payload":)" + ok_payload + "}").ok());
+  auto meta = decode_agent(R"({"name":"x","metadata":)" + payload + "}");
+  ASSERT_FALSE(meta.ok());
+  EXPECT_EQ(meta.err().field, "metadata");
+}
