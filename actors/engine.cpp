@@ -1,6 +1,7 @@
 // The engine: starts the core (recovery, scheduler) and forwards API calls as actor messages.
 #include "actors/engine.hpp"
 
+#include <algorithm>
 #include <future>
 
 #include <caf/all.hpp>
@@ -84,35 +85,103 @@ result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runt
     return std::move(keys).err();
   rec.idempotency_keys = std::move(*keys);
 
-  auto ptr = std::make_unique<impl>();
+  auto ptr = std::make_shared<impl>();
   ptr->sys = &sys;
   ptr->ctx = ctx;
   ptr->scheduler = spawn_scheduler(sys, ctx, std::move(rec));
   return std::unique_ptr<engine>{new engine(std::move(ptr))};
 }
 
-engine::engine(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {}
+engine::engine(std::shared_ptr<impl> ptr) : impl_(std::move(ptr)) {}
 
 engine::~engine() {
   if (!impl_->stopped)
     shutdown(std::chrono::milliseconds{0});
 }
 
+namespace {
+
+/// Checks that every dependency names a stored task (committed tasks are stored before their
+/// 201, so a task a client can name is there). Runs on the read pool.
+result<unit_t> check_dependencies(persistence::store& db, const std::vector<task_record>& specs,
+                                  bool batch) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    for (const auto& dep : specs[i].depends_on) {
+      auto found = db.find_task(dep);
+      if (!found)
+        return std::move(found).err();
+      if (!found->has_value())
+        return make_error(errc::invalid_field, "depends_on names unknown task " + dep,
+                          (batch ? "tasks[" + std::to_string(i) + "]." : std::string{})
+                            + "depends_on");
+    }
+  }
+  return unit;
+}
+
+/// Replays answer with the original task as it is now, read from the store.
+void refresh_replays(persistence::store& db, std::vector<submit_outcome>& outcomes) {
+  for (auto& out : outcomes) {
+    if (!out.replayed)
+      continue;
+    if (auto found = db.find_task(out.task.id); found && found->has_value())
+      out.task = std::move(**found);
+  }
+}
+
+} // namespace
+
 void engine::submit(task_record spec, callback<submit_outcome> done) {
   std::vector<task_record> specs;
   specs.push_back(std::move(spec));
-  impl_->tell(submit_msg{std::move(specs), false,
-                         [done](result<std::vector<submit_outcome>> res) {
-                           if (!res)
-                             done(std::move(res).err());
-                           else
-                             done(std::move(res->front()));
-                         }});
+  submit_batch_impl(std::move(specs), false,
+                    [done](result<std::vector<submit_outcome>> res) {
+                      if (!res)
+                        done(std::move(res).err());
+                      else
+                        done(std::move(res->front()));
+                    });
 }
 
 void engine::submit_batch(std::vector<task_record> specs,
                           callback<std::vector<submit_outcome>> done) {
-  impl_->tell(submit_msg{std::move(specs), true, std::move(done)});
+  submit_batch_impl(std::move(specs), true, std::move(done));
+}
+
+void engine::submit_batch_impl(std::vector<task_record> specs, bool batch,
+                               callback<std::vector<submit_outcome>> done) {
+  auto self = impl_;
+  // Answers that replay an earlier task need a store read: done on the read pool.
+  callback<std::vector<submit_outcome>> reply = [self, done](auto res) mutable {
+    bool replays = res && std::any_of(res->begin(), res->end(),
+                                      [](const submit_outcome& o) { return o.replayed; });
+    if (!replays) {
+      done(std::move(res));
+      return;
+    }
+    auto shared = std::make_shared<result<std::vector<submit_outcome>>>(std::move(res));
+    self->read<std::vector<submit_outcome>>(done, [shared](persistence::store& db) {
+      refresh_replays(db, **shared);
+      return std::move(*shared);
+    });
+  };
+  bool has_deps = std::any_of(specs.begin(), specs.end(),
+                              [](const task_record& t) { return !t.depends_on.empty(); });
+  if (!has_deps) {
+    self->tell(submit_msg{std::move(specs), batch, std::move(reply)});
+    return;
+  }
+  auto shared = std::make_shared<std::vector<task_record>>(std::move(specs));
+  auto db = self->ctx->db;
+  bool posted = self->ctx->reads->post([self, db, shared, batch, reply]() mutable {
+    if (auto ok = check_dependencies(*db, *shared, batch); !ok) {
+      reply(std::move(ok).err());
+      return;
+    }
+    self->tell(submit_msg{std::move(*shared), batch, std::move(reply)});
+  });
+  if (!posted)
+    done(make_error(errc::shutting_down, "the server is shutting down"));
 }
 
 void engine::get_task(std::string id, callback<task_record> done) {
@@ -146,11 +215,45 @@ void engine::task_events(std::string id, callback<std::vector<task_event>> done)
 }
 
 void engine::cancel_task(std::string id, callback<task_record> done) {
-  impl_->tell(cancel_msg{std::move(id), std::move(done)});
+  auto self = impl_;
+  // The scheduler cancels unfinished tasks; for any other id the store tells 404 from 409.
+  impl_->tell(cancel_msg{id, [self, id, done](result<task_record> res) {
+                           if (res || res.err().code != errc::not_found) {
+                             done(std::move(res));
+                             return;
+                           }
+                           self->read<task_record>(
+                             done, [id](persistence::store& db) -> result<task_record> {
+                               auto found = db.find_task(id);
+                               if (!found)
+                                 return std::move(found).err();
+                               if (!found->has_value())
+                                 return make_error(errc::not_found, "no task with id " + id,
+                                                   "id");
+                               return make_error(errc::illegal_state,
+                                                 "task is already "
+                                                   + std::string{to_string((*found)->status)});
+                             });
+                         }});
 }
 
 void engine::retry_task(std::string id, callback<task_record> done) {
-  impl_->tell(retry_msg{std::move(id), std::move(done)});
+  auto self = impl_;
+  // Read the stored record on the read pool; the scheduler decides with it.
+  bool posted = self->ctx->reads->post([self, id, done] {
+    auto found = self->ctx->db->find_task(id);
+    if (!found) {
+      done(std::move(found).err());
+      return;
+    }
+    if (!found->has_value()) {
+      done(make_error(errc::not_found, "no task with id " + id, "id"));
+      return;
+    }
+    self->tell(retry_msg{id, std::move(**found), done});
+  });
+  if (!posted)
+    done(make_error(errc::shutting_down, "the server is shutting down"));
 }
 
 void engine::create_agent(agent_record spec, callback<agent_record> done) {

@@ -109,8 +109,10 @@ public:
   struct impl;
 
 private:
-  explicit engine(std::unique_ptr<impl> ptr);
-  std::unique_ptr<impl> impl_;
+  explicit engine(std::shared_ptr<impl> ptr);
+  void submit_batch_impl(std::vector<task_record> specs, bool batch,
+                         callback<std::vector<submit_outcome>> done);
+  std::shared_ptr<impl> impl_; ///< shared with callbacks still in flight
 };
 
 } // namespace hive::actors

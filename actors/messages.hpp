@@ -34,8 +34,10 @@ struct cancel_msg {
   std::string id;
   callback<task_record> reply;
 };
+/// `stored` is the task's record as the engine read it from the store.
 struct retry_msg {
   std::string id;
+  task_record stored;
   callback<task_record> reply;
 };
 struct agent_create_msg {
@@ -106,6 +108,11 @@ struct finished_msg {
   std::string task_id;
   task_status status;
 };
+/// The status of a finished dependency, read from the store on the read pool.
+struct dep_status_msg {
+  std::string task_id;
+  task_status status;
+};
 /// Asked by a pending task for one dependency; answered (with a task_status) once that task
 /// is terminal.
 using await_dep_atom = caf::atom_constant<caf::atom("await_dep")>;
@@ -152,3 +159,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::assign_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::release_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::finished_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::task_cancel_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::dep_status_msg)

@@ -53,6 +53,8 @@ struct scheduler_state {
   std::unordered_map<std::string, std::string> keys;        ///< idempotency key -> task id
   std::unordered_map<std::string, task_record> pending_keys; ///< key -> task being committed
   std::unordered_set<std::string> dirty_agents;
+  /// Dependencies (not live) whose status is being read from the store, with their askers.
+  std::unordered_map<std::string, std::vector<caf::response_promise>> dep_lookups;
   uint64_t agent_restarts = 0;
   uint64_t activity = 0;         ///< counts messages that changed something
   uint64_t activity_seen = 0;    ///< at the previous tick
@@ -206,16 +208,8 @@ std::optional<error> validate(scheduler_actor* self, const task_record& spec,
                       "timeout_ms must be at most "
                         + std::to_string(st.ctx->settings.max_timeout_ms),
                       prefix + "timeout_ms");
-  for (const auto& dep : spec.depends_on) {
-    if (st.live.count(dep) > 0)
-      continue;
-    auto found = st.ctx->db->find_task(dep);
-    if (!found)
-      return found.err();
-    if (!found->has_value())
-      return make_error(errc::invalid_field, "depends_on names unknown task " + dep,
-                        prefix + "depends_on");
-  }
+  // That dependencies exist was checked by the engine on its read pool (the store is never
+  // read on this actor's thread).
   return std::nullopt;
 }
 
@@ -243,16 +237,12 @@ void on_submit(scheduler_actor* self, submit_msg& msg) {
     const std::string key = spec.idempotency_key; // a copy: spec is moved from below
     if (!key.empty()) {
       if (auto i = st.keys.find(key); i != st.keys.end()) {
-        // Replay of a committed task: answer with its current record.
-        auto found = st.ctx->db->find_task(i->second);
-        if (!found) {
-          msg.reply(found.err());
-          return;
-        }
-        if (found->has_value()) {
-          outcomes.push_back(submit_outcome{std::move(**found), true});
-          continue;
-        }
+        // Replay of a committed task: the engine reads its current record for the answer.
+        task_record original;
+        original.id = i->second;
+        original.idempotency_key = key;
+        outcomes.push_back(submit_outcome{std::move(original), true});
+        continue;
       }
       if (auto i = st.pending_keys.find(key); i != st.pending_keys.end()) {
         // Replay of a task still being committed: answered after that commit.
@@ -369,16 +359,8 @@ void on_retry(scheduler_actor* self, retry_msg& msg) {
                            + "; only failed, dead or cancelled tasks can be retried"));
     return;
   }
-  auto found = st.ctx->db->find_task(msg.id);
-  if (!found) {
-    msg.reply(found.err());
-    return;
-  }
-  if (!found->has_value()) {
-    msg.reply(make_error(errc::not_found, "no task with id " + msg.id, "id"));
-    return;
-  }
-  auto task = std::make_shared<task_record>(std::move(**found));
+  // Not live, so the stored record (read by the engine) is final.
+  auto task = std::make_shared<task_record>(std::move(msg.stored));
   if (!can_transition(task->status, task_status::queued)) {
     msg.reply(make_error(errc::illegal_state,
                          "task is " + std::string{to_string(task->status)}
@@ -442,17 +424,8 @@ void on_cancel(scheduler_actor* self, cancel_msg& msg) {
     retire(self, msg.id, task_status::cancelled, false);
     return;
   }
-  auto found = st.ctx->db->find_task(msg.id);
-  if (!found) {
-    msg.reply(found.err());
-    return;
-  }
-  if (!found->has_value()) {
-    msg.reply(make_error(errc::not_found, "no task with id " + msg.id, "id"));
-    return;
-  }
-  msg.reply(make_error(errc::illegal_state,
-                       "task is already " + std::string{to_string((*found)->status)}));
+  // Not live: finished long ago or unknown. The engine tells which from the store.
+  msg.reply(make_error(errc::not_found, "no unfinished task with id " + msg.id, "id"));
 }
 
 // -- agents -----------------------------------------------------------------------
@@ -704,10 +677,31 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
         i->second.dep_waiters.push_back(rp);
         return caf::delegated<int32_t>{};
       }
-      auto found = s.ctx->db->find_task(dep);
-      if (!found || !found->has_value())
-        return static_cast<int32_t>(task_status::failed);
-      return static_cast<int32_t>((*found)->status);
+      // Finished earlier: look its status up on the read pool, answer when it comes back.
+      auto rp = self->make_response_promise();
+      auto& waiting = s.dep_lookups[dep];
+      waiting.push_back(rp);
+      if (waiting.size() == 1) {
+        auto me = caf::actor_cast<caf::actor>(self);
+        auto db = s.ctx->db;
+        bool posted = s.ctx->reads->post([me, db, dep] {
+          auto found = db->find_task(dep);
+          auto status = found && found->has_value() ? (*found)->status : task_status::failed;
+          caf::anon_send(me, dep_status_msg{dep, status});
+        });
+        if (!posted)
+          self->send(self, dep_status_msg{dep, task_status::failed});
+      }
+      return caf::delegated<int32_t>{};
+    },
+    [=](dep_status_msg& msg) {
+      auto& s = self->state;
+      auto i = s.dep_lookups.find(msg.task_id);
+      if (i == s.dep_lookups.end())
+        return;
+      for (auto& rp : i->second)
+        rp.deliver(static_cast<int32_t>(msg.status));
+      s.dep_lookups.erase(i);
     },
     [=](cancel_msg& msg) { on_cancel(self, msg); },
     [=](retry_msg& msg) { on_retry(self, msg); },

@@ -473,3 +473,15 @@ TEST_F(Api, AKeyRepeatedInOneBatchMakesOneTask) {
   EXPECT_NE(str(doc[0], "id"), str(doc[2], "id"));
   EXPECT_EQ(parse_json(get("/api/tasks").body).Size(), 2u);
 }
+
+TEST_F(Api, ADependencyThatFinishedEarlierIsLookedUpInTheStore) {
+  create_agent(R"({"name":"w"})");
+  auto done = submit(R"({"type":"echo"})");
+  EXPECT_EQ(str(wait_terminal(done), "status"), "completed");
+  auto failed = submit(R"({"type":"test.permanent"})");
+  EXPECT_EQ(str(wait_terminal(failed), "status"), "failed");
+  auto after_done = submit(R"({"type":"echo","depends_on":[")" + done + R"("]})");
+  auto after_failed = submit(R"({"type":"echo","depends_on":[")" + failed + R"("]})");
+  EXPECT_EQ(str(wait_terminal(after_done), "status"), "completed");
+  EXPECT_EQ(str(wait_terminal(after_failed), "status"), "failed");
+}
