@@ -1,0 +1,105 @@
+// The scheduler actor's state and the handlers it is split into (scheduler*.cpp): internal.
+#pragma once
+
+#include <array>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/agent_directory.hpp"
+#include "actors/dispatch_queue.hpp"
+#include "actors/internal/context.hpp"
+#include "actors/messages.hpp"
+#include "actors/scheduler.hpp"
+
+namespace hive::actors::internal {
+
+/// A task admitted and not yet terminal.
+struct live_task {
+  task_ptr task;
+  caf::actor handle;          ///< empty while the task is dormant (no actor yet)
+  task_status status;         ///< as far as the scheduler knows
+  std::string cls;            ///< requirement class (see dispatch_queue)
+  bool in_ready = false;      ///< waiting in the dispatch queue
+  bool in_backlog = false;    ///< pending on dependencies, waiting for an actor slot
+  std::string assigned_agent; ///< assigned and not yet released
+  std::vector<caf::response_promise> dep_waiters;
+};
+
+/// A task waiting for an agent. Without a handle it is dormant: its actor is spawned only
+/// when an agent is assigned (the bound on live task actors was reached when it arrived).
+struct ready_entry {
+  task_ptr task;
+  caf::actor handle;
+};
+
+struct scheduler_state {
+  context_ptr ctx;
+  agent_directory agents;
+  dispatch_queue<ready_entry> ready{5000};
+  std::unordered_map<std::string, live_task> live;
+  /// Tasks with dependencies that arrived while at the actor bound: they need an actor to wait.
+  std::deque<task_ptr> backlog;
+  size_t live_actors = 0;
+  size_t admitting = 0; ///< submitted tasks whose commit is pending
+  size_t running = 0;
+  persistence::task_counts counts{}; ///< terminal counts from the store + live tracking
+  std::unordered_map<std::string, std::string> keys;        ///< idempotency key -> task id
+  std::unordered_map<std::string, task_record> pending_keys; ///< key -> task being committed
+  std::unordered_set<std::string> dirty_agents;
+  /// Dependencies (not live) whose status is being read from the store, with their askers.
+  std::unordered_map<std::string, std::vector<caf::response_promise>> dep_lookups;
+  uint64_t agent_restarts = 0;
+  uint64_t activity = 0;         ///< counts messages that changed something
+  uint64_t activity_seen = 0;    ///< at the previous tick
+  uint64_t activity_trimmed = 0; ///< when memory was last given back
+  timestamp_ms started_at = 0;
+  bool draining = false;
+  timestamp_ms drain_deadline = 0;
+  callback<unit_t> drain_reply;
+
+  static inline const char* name = "hive.scheduler";
+};
+
+using scheduler_actor = caf::stateful_actor<scheduler_state>;
+
+// -- scheduler.cpp ----------------------------------------------------------------
+
+/// Moves a live task to another status, keeping the per-status counts.
+void set_status(scheduler_state& st, live_task& lt, task_status to);
+/// Answers a pending drain request once nothing runs (or its deadline passed).
+void check_drain(scheduler_actor* self);
+
+// -- scheduler_tasks.cpp: admission, routing, the end of a task ----------------------
+
+void enqueue_ready(scheduler_actor* self, live_task& lt, caf::actor handle);
+void materialize(scheduler_actor* self, task_ptr task);
+void drain_backlog(scheduler_actor* self);
+void dispatch(scheduler_actor* self);
+void retire(scheduler_actor* self, const std::string& task_id, task_status status,
+            bool had_actor);
+void on_submit(scheduler_actor* self, submit_msg& msg);
+void on_admitted(scheduler_actor* self, admitted_msg& msg);
+void on_retry(scheduler_actor* self, retry_msg& msg);
+void on_cancel(scheduler_actor* self, cancel_msg& msg);
+
+// -- scheduler_agents.cpp: the directory and the supervision of agent actors ----------
+
+void spawn_agent(scheduler_actor* self, agent_entry& entry);
+void release_agent(scheduler_state& st, const std::string& agent_id, bool success,
+                   double latency_ms, bool counted);
+void flush_agents(scheduler_state& st);
+void on_agent_create(scheduler_actor* self, agent_create_msg& msg);
+void on_agent_update(scheduler_actor* self, agent_update_msg& msg);
+void on_agent_delete(scheduler_actor* self, agent_delete_msg& msg);
+void on_agent_list(scheduler_actor* self, agent_list_msg& msg);
+void on_agent_down(scheduler_actor* self, caf::down_msg& dm);
+
+} // namespace hive::actors::internal
