@@ -1,0 +1,247 @@
+// Encoding core structs as the HTTP API's JSON (RapidJSON writer, no DOM).
+#include "net/json_codec.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace hive::net {
+namespace {
+
+using writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void put(writer& w, const char* key, std::string_view s) {
+  w.Key(key);
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void put_or_null(writer& w, const char* key, std::string_view s) {
+  w.Key(key);
+  if (s.empty())
+    w.Null();
+  else
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void put_time(writer& w, const char* key, timestamp_ms at) {
+  w.Key(key);
+  if (at == 0) {
+    w.Null();
+    return;
+  }
+  auto text = format_time(at);
+  w.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+void put_raw(writer& w, const char* key, const std::string& json, rapidjson::Type type) {
+  w.Key(key);
+  if (json.empty())
+    w.Null();
+  else
+    w.RawValue(json.c_str(), json.size(), type);
+}
+
+void write_task(writer& w, const task_record& t) {
+  w.StartObject();
+  put(w, "id", t.id);
+  put(w, "type", t.type);
+  put(w, "description", t.description);
+  put_raw(w, "payload", t.payload_json, rapidjson::kObjectType);
+  put(w, "priority", to_string(t.priority));
+  w.Key("required_capabilities");
+  w.StartArray();
+  for (const auto& req : t.required_capabilities) {
+    w.StartObject();
+    put(w, "name", req.name);
+    w.Key("min_proficiency");
+    w.Double(req.min_proficiency);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("depends_on");
+  w.StartArray();
+  for (const auto& dep : t.depends_on)
+    w.String(dep.c_str(), static_cast<rapidjson::SizeType>(dep.size()));
+  w.EndArray();
+  w.Key("timeout_ms");
+  if (t.timeout_ms == 0)
+    w.Null();
+  else
+    w.Uint(t.timeout_ms);
+  w.Key("max_retries");
+  w.Uint(t.max_retries);
+  put_or_null(w, "idempotency_key", t.idempotency_key);
+  put(w, "status", to_string(t.status));
+  w.Key("attempts");
+  w.Uint(t.attempts);
+  put_or_null(w, "agent_id", t.agent_id);
+  put_raw(w, "result", t.result_json, rapidjson::kObjectType);
+  put_or_null(w, "error", t.error);
+  put_time(w, "created_at", t.created_at);
+  put_time(w, "updated_at", t.updated_at);
+  put_time(w, "started_at", t.started_at);
+  put_time(w, "finished_at", t.finished_at);
+  w.EndObject();
+}
+
+void write_agent(writer& w, const agent_record& a) {
+  w.StartObject();
+  put(w, "id", a.id);
+  put(w, "name", a.name);
+  put(w, "type", to_string(a.type));
+  w.Key("capabilities");
+  w.StartArray();
+  for (const auto& c : a.capabilities) {
+    w.StartObject();
+    put(w, "name", c.name);
+    w.Key("proficiency");
+    w.Double(c.proficiency);
+    w.Key("learning_rate");
+    w.Double(c.learning_rate);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("max_concurrency");
+  w.Uint(a.max_concurrency);
+  put(w, "state", to_string(a.state));
+  w.Key("tasks_completed");
+  w.Uint64(a.tasks_completed);
+  w.Key("tasks_failed");
+  w.Uint64(a.tasks_failed);
+  w.Key("mean_latency_ms");
+  w.Double(a.mean_latency_ms);
+  put_raw(w, "metadata", a.metadata_json, rapidjson::kObjectType);
+  put_time(w, "created_at", a.created_at);
+  put_time(w, "updated_at", a.updated_at);
+  w.EndObject();
+}
+
+template <class T, class F>
+std::string encode_list(const std::vector<T>& items, F write_one) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  w.StartArray();
+  for (const auto& item : items)
+    write_one(w, item);
+  w.EndArray();
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+} // namespace
+
+std::string encode_task(const task_record& task) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  write_task(w, task);
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+std::string encode_tasks(const std::vector<task_record>& tasks) {
+  return encode_list(tasks, write_task);
+}
+
+std::string encode_agent(const agent_record& agent) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  write_agent(w, agent);
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+std::string encode_agents(const std::vector<agent_record>& agents) {
+  return encode_list(agents, write_agent);
+}
+
+std::string encode_events(const std::vector<task_event>& events) {
+  return encode_list(events, [](writer& w, const task_event& e) {
+    w.StartObject();
+    put(w, "task_id", e.task_id);
+    put(w, "status", to_string(e.status));
+    put_time(w, "at", e.at);
+    w.Key("attempt");
+    w.Uint(e.attempt);
+    put_or_null(w, "agent_id", e.agent_id);
+    put_or_null(w, "detail", e.detail);
+    w.EndObject();
+  });
+}
+
+std::string encode_status(const actors::hive_status& s) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  w.StartObject();
+  w.Key("agents");
+  w.StartObject();
+  w.Key("total");
+  w.Uint64(s.agents_total);
+  w.Key("by_state");
+  w.StartObject();
+  for (int i = 0; i < agent_state_count; ++i) {
+    auto name = to_string(static_cast<agent_state>(i));
+    w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    w.Uint64(s.agents_by_state[i]);
+  }
+  w.EndObject();
+  w.Key("restarts");
+  w.Uint64(s.agent_restarts);
+  w.EndObject();
+  w.Key("tasks");
+  w.StartObject();
+  w.Key("by_status");
+  w.StartObject();
+  uint64_t total = 0;
+  for (int i = 0; i < task_status_count; ++i) {
+    auto name = to_string(static_cast<task_status>(i));
+    w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    w.Uint64(s.tasks_by_status[i]);
+    total += s.tasks_by_status[i];
+  }
+  w.EndObject();
+  w.Key("total");
+  w.Uint64(total);
+  w.Key("running");
+  w.Uint64(s.running_tasks);
+  w.Key("live_actors");
+  w.Uint64(s.live_task_actors);
+  w.EndObject();
+  w.Key("queue");
+  w.StartObject();
+  w.Key("depth_by_priority");
+  w.StartObject();
+  uint64_t depth = 0;
+  for (int i = 0; i < priority_levels; ++i) {
+    auto name = to_string(static_cast<priority>(i));
+    w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    w.Uint64(s.queue_depth_by_priority[i]);
+    depth += s.queue_depth_by_priority[i];
+  }
+  w.EndObject();
+  w.Key("depth");
+  w.Uint64(depth);
+  w.EndObject();
+  put_time(w, "started_at", s.started_at);
+  w.Key("uptime_secs");
+  w.Double(static_cast<double>(s.now - s.started_at) / 1000.0);
+  put(w, "store", s.store);
+  w.Key("task_types");
+  w.StartArray();
+  for (const auto& t : s.task_types)
+    w.String(t.c_str(), static_cast<rapidjson::SizeType>(t.size()));
+  w.EndArray();
+  w.EndObject();
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+std::string format_time(timestamp_ms at) {
+  std::time_t secs = at / 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(at % 1000));
+  return buf;
+}
+
+} // namespace hive::net
