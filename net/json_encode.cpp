@@ -7,6 +7,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "runtime/clock.hpp"
+
 namespace hive::net {
 namespace {
 
@@ -234,14 +236,7 @@ std::string encode_status(const actors::hive_status& s) {
 }
 
 std::string format_time(timestamp_ms at) {
-  std::time_t secs = at / 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(at % 1000));
-  return buf;
+  return runtime::format_utc(at);
 }
 
 } // namespace hive::net

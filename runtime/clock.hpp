@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <string>
 
 #include "runtime/model.hpp"
 
@@ -33,5 +34,8 @@ public:
 private:
   std::atomic<timestamp_ms> now_;
 };
+
+/// ISO 8601 UTC with milliseconds, e.g. "2026-11-27T17:00:00.123Z".
+std::string format_utc(timestamp_ms at);
 
 } // namespace hive::runtime

@@ -50,15 +50,7 @@ void append_json_string(std::string& out, std::string_view text) {
 }
 
 std::string timestamp() {
-  auto ms = system_clock::instance().now();
-  std::time_t secs = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
+  return format_utc(system_clock::instance().now());
 }
 
 } // namespace
