@@ -284,6 +284,10 @@ void engine::ready(callback<unit_t> done) {
   impl_->read<unit_t>(std::move(done), [](persistence::store& db) { return db.ping(); });
 }
 
+event_bus& engine::events() noexcept {
+  return impl_->ctx->events;
+}
+
 const executor_registry& engine::executors() const noexcept {
   return *impl_->ctx->executors;
 }

@@ -24,6 +24,7 @@ struct config;
 
 namespace hive::actors {
 
+class event_bus;
 class executor_registry;
 
 /// Receives the answer of an engine call, exactly once, on an actor or pool thread: it must
@@ -101,6 +102,8 @@ public:
   /// Ok while the store answers.
   void ready(callback<unit_t> done);
   const executor_registry& executors() const noexcept;
+  /// Every agent and task change, as it happens (see event_bus.hpp).
+  event_bus& events() noexcept;
 
   /// Stops dispatching, lets running tasks finish for up to `grace`, persists what is left
   /// and flushes the store. Blocks; call once, from the thread that owns the engine.

@@ -20,7 +20,10 @@ void release_agent(scheduler_state& st, const std::string& agent_id, bool succes
   if (st.running > 0)
     --st.running;
   if (auto* agent = st.agents.find(agent_id)) {
+    auto before = agent->record.state;
     st.agents.release(*agent, success, latency_ms, counted, st.ctx->now());
+    if (agent->record.state != before)
+      st.ctx->publish(event_type::agent_updated, agent->record);
     st.dirty_agents.insert(agent_id);
   }
 }
@@ -57,6 +60,7 @@ void on_agent_create(scheduler_actor* self, agent_create_msg& msg) {
   if (rec.state != agent_state::paused)
     rec.state = agent_state::idle;
   spawn_agent(self, st.agents.add(rec));
+  st.ctx->publish(event_type::agent_created, rec);
   persistence::write_batch batch;
   batch.agents.push_back(rec);
   auto me = caf::actor_cast<caf::actor>(self);
@@ -89,6 +93,7 @@ void on_agent_update(scheduler_actor* self, agent_update_msg& msg) {
     spawn_agent(self, *entry);
   }
   st.dirty_agents.erase(msg.id);
+  st.ctx->publish(event_type::agent_updated, entry->record);
   persistence::write_batch batch;
   batch.agents.push_back(entry->record);
   auto reply = std::move(msg.reply);
@@ -114,6 +119,13 @@ void on_agent_delete(scheduler_actor* self, agent_delete_msg& msg) {
     self->demonitor(entry->handle);
     // Its running tasks see the actor go down and are retried elsewhere.
     self->send_exit(entry->handle, caf::exit_reason::user_shutdown);
+  }
+  if (st.ctx->events.has_subscribers()) {
+    hive_event ev;
+    ev.type = event_type::agent_removed;
+    ev.at = st.ctx->now();
+    ev.agent_id = msg.id;
+    st.ctx->events.publish(ev);
   }
   st.agents.remove(msg.id);
   st.dirty_agents.erase(msg.id);
@@ -169,6 +181,7 @@ void on_agent_down(scheduler_actor* self, caf::down_msg& dm) {
                                       + std::to_string(crashed->crash_streak)
                                       + " times in a row (" + why + "); marking it failed");
     st.agents.set_state(*crashed, agent_state::failed, st.ctx->now());
+    st.ctx->publish(event_type::agent_updated, crashed->record);
     st.dirty_agents.insert(crashed->record.id);
     return;
   }

@@ -59,13 +59,17 @@ void dispatch(scheduler_actor* self) {
       auto* agent = st.agents.select(*e.task, *st.ctx->scorer, settings.routing_sample);
       if (agent == nullptr)
         return false;
+      auto before = agent->record.state;
       st.agents.reserve(*agent, now);
+      if (agent->record.state != before)
+        st.ctx->publish(event_type::agent_updated, agent->record);
       st.dirty_agents.insert(agent->record.id);
       auto& lt = st.live[e.task->id];
       lt.in_ready = false;
       lt.assigned_agent = agent->record.id;
       set_status(st, lt, task_status::running);
       ++st.running;
+      st.ctx->publish(event_type::task_assigned, *e.task, {}, agent->record.id);
       assign_msg assignment{agent->record.id, agent->handle};
       if (e.handle) {
         self->send(e.handle, std::move(assignment));
@@ -215,6 +219,7 @@ void on_admitted(scheduler_actor* self, admitted_msg& msg) {
     lt.status = task->status;
     lt.cls = requirement_class(*task);
     ++st.counts[static_cast<size_t>(task->status)];
+    st.ctx->publish(event_type::task_created, *task);
     materialize(self, std::move(task));
   }
 }
@@ -291,6 +296,7 @@ void on_retry(scheduler_actor* self, retry_msg& msg) {
   lt.status = task->status;
   lt.cls = requirement_class(*task);
   ++st.counts[static_cast<size_t>(task->status)];
+  st.ctx->publish(event_type::task_retrying, *task, "retried by request");
   materialize(self, std::move(task));
 }
 
@@ -316,6 +322,7 @@ void on_cancel(scheduler_actor* self, cancel_msg& msg) {
       task_event{t.id, task_status::cancelled, now, t.attempts, {}, "cancelled by request"});
     st.ctx->writer->enqueue(std::move(batch));
     msg.reply(t);
+    st.ctx->publish(event_type::task_cancelled, t, "cancelled by request");
     retire(self, msg.id, task_status::cancelled, false);
     return;
   }

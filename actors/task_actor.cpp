@@ -34,6 +34,36 @@ struct task_actor_state {
 
 using task_actor = caf::stateful_actor<task_actor_state>;
 
+/// Publishes the task's latest change on the event bus.
+void publish_change(task_actor* self, const std::string& detail) {
+  auto& st = self->state;
+  const auto& t = *st.task;
+  const auto& ctx = *st.ctx;
+  switch (t.status) {
+    case task_status::running:
+      ctx.publish(event_type::task_started, t, {}, t.agent_id);
+      break;
+    case task_status::completed:
+      ctx.publish(event_type::task_completed, t, {}, t.agent_id);
+      break;
+    case task_status::failed:
+      ctx.publish(event_type::task_failed, t, detail, t.agent_id);
+      break;
+    case task_status::dead:
+      ctx.publish(event_type::task_dead, t, detail, t.agent_id);
+      break;
+    case task_status::cancelled:
+      ctx.publish(event_type::task_cancelled, t, detail, t.agent_id);
+      break;
+    case task_status::queued:
+      if (t.attempts > 0) // back in the queue after a failed or lost attempt
+        ctx.publish(event_type::task_retrying, t, detail, t.agent_id);
+      break;
+    case task_status::pending:
+      break;
+  }
+}
+
 /// Moves the task to `status`, stamps it and stores the change with an event.
 void transition(task_actor* self, task_status status, std::string detail = {}) {
   auto& st = self->state;
@@ -53,6 +83,7 @@ void transition(task_actor* self, task_status status, std::string detail = {}) {
   persistence::write_batch batch;
   batch.tasks.push_back(t);
   batch.events.push_back(std::move(ev));
+  publish_change(self, batch.events.back().detail);
   st.ctx->writer->enqueue(std::move(batch), [](const result<unit_t>& res) {
     if (!res)
       runtime::log_error("task", "storing a task state change failed: " + res.err().message);

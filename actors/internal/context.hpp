@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "actors/event_bus.hpp"
 #include "actors/executor.hpp"
 #include "actors/routing.hpp"
 #include "actors/task_lifecycle.hpp"
@@ -41,8 +42,35 @@ struct core_context {
   const runtime::clock* clock = &runtime::system_clock::instance();
   std::unique_ptr<agent_scorer> scorer;
   retry_policy retry{200, 30000};
+  event_bus events;
 
   timestamp_ms now() const noexcept { return clock->now(); }
+
+  /// Publishes a task event with a snapshot of `task` (only when someone listens).
+  void publish(event_type type, const task_record& task, std::string detail = {},
+               std::string agent_id = {}) const {
+    if (!events.has_subscribers())
+      return;
+    hive_event ev;
+    ev.type = type;
+    ev.at = now();
+    ev.task = std::make_shared<const task_record>(task);
+    ev.agent_id = std::move(agent_id);
+    ev.detail = std::move(detail);
+    events.publish(ev);
+  }
+
+  /// Publishes an agent event with a snapshot of `agent`.
+  void publish(event_type type, const agent_record& agent) const {
+    if (!events.has_subscribers())
+      return;
+    hive_event ev;
+    ev.type = type;
+    ev.at = now();
+    ev.agent = std::make_shared<const agent_record>(agent);
+    ev.agent_id = agent.id;
+    events.publish(ev);
+  }
 };
 
 using context_ptr = std::shared_ptr<core_context>;

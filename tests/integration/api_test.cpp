@@ -1,6 +1,12 @@
 // The HTTP API end to end: a real server, a real socket, a real SQLite file.
+#include <algorithm>
+#include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "actors/engine.hpp"
+#include "actors/event_bus.hpp"
 #include "tests/integration/support.hpp"
 
 using namespace hive::test;
@@ -484,4 +490,42 @@ TEST_F(Api, ADependencyThatFinishedEarlierIsLookedUpInTheStore) {
   auto after_failed = submit(R"({"type":"echo","depends_on":[")" + failed + R"("]})");
   EXPECT_EQ(str(wait_terminal(after_done), "status"), "completed");
   EXPECT_EQ(str(wait_terminal(after_failed), "status"), "failed");
+}
+
+TEST_F(Api, EveryChangeIsPublishedOnTheEventBusInOrder) {
+  std::mutex mtx;
+  std::vector<std::pair<std::string, std::string>> seen; // (event, task or agent id)
+  auto token = srv->engine().events().subscribe([&](const hive::actors::hive_event& e) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto id = e.task ? e.task->id : e.agent_id;
+    seen.emplace_back(std::string{to_string(e.type)}, id);
+  });
+  auto agent = create_agent(R"({"name":"w"})");
+  auto id = submit(R"({"type":"echo"})");
+  wait_terminal(id);
+  auto failing = submit(R"({"type":"test.fail","max_retries":1})");
+  wait_terminal(failing);
+  EXPECT_EQ(del("/api/agents/" + agent).status, 204u);
+  srv->engine().events().unsubscribe(token);
+
+  std::lock_guard<std::mutex> guard{mtx};
+  auto of = [&](const std::string& who) {
+    std::vector<std::string> out;
+    for (auto& [ev, x] : seen)
+      if (x == who)
+        out.push_back(ev);
+    return out;
+  };
+  EXPECT_EQ(of(id), (std::vector<std::string>{"task_created", "task_assigned", "task_started",
+                                              "task_completed"}));
+  EXPECT_EQ(of(failing),
+            (std::vector<std::string>{"task_created", "task_assigned", "task_started",
+                                      "task_retrying", "task_assigned", "task_started",
+                                      "task_dead"}));
+  auto agent_events = of(agent);
+  ASSERT_FALSE(agent_events.empty());
+  EXPECT_EQ(agent_events.front(), "agent_created");
+  EXPECT_EQ(agent_events.back(), "agent_removed");
+  EXPECT_NE(std::find(agent_events.begin(), agent_events.end(), "agent_updated"),
+            agent_events.end()) << "idle -> working -> idle";
 }
