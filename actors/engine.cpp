@@ -288,6 +288,10 @@ event_bus& engine::events() noexcept {
   return impl_->ctx->events;
 }
 
+void engine::set_commit_observer(std::function<void(size_t items, double seconds, bool ok)> fn) {
+  impl_->ctx->writer->set_commit_observer(std::move(fn));
+}
+
 const executor_registry& engine::executors() const noexcept {
   return *impl_->ctx->executors;
 }

@@ -104,6 +104,10 @@ public:
   const executor_registry& executors() const noexcept;
   /// Every agent and task change, as it happens (see event_bus.hpp).
   event_bus& events() noexcept;
+  /// Observes every later store transaction of the write-behind committer (for metrics): `fn`
+  /// runs on the writer thread with (rows, seconds, committed) and must not block; see
+  /// persistence::write_behind::set_commit_observer. Thread-safe; an empty `fn` removes it.
+  void set_commit_observer(std::function<void(size_t items, double seconds, bool ok)> fn);
 
   /// Stops dispatching, lets running tasks finish for up to `grace`, persists what is left
   /// and flushes the store. Blocks; call once, from the thread that owns the engine.

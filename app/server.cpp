@@ -5,22 +5,33 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/engine.hpp"
+#include "actors/event_bus.hpp"
 #include "actors/executor.hpp"
+#include "actors/store_metrics.hpp"
+#include "actors/task_metrics.hpp"
 #include "net/api.hpp"
 #include "net/http_server.hpp"
+#include "net/ws_hub.hpp"
 #include "persistence/store.hpp"
 #include "runtime/actor_system_setup.hpp"
 #include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
 
 namespace hive::app {
 
 struct server::impl {
   runtime::config cfg;
+  // Metrics come first: the bus sinks and the commit observer that use them run until the
+  // actor system and the store writer are gone, which are declared (and reset) after them.
+  std::unique_ptr<runtime::metrics_registry> metrics; ///< null when metrics are off
+  std::unique_ptr<actors::task_metrics> task_metrics;
+  std::unique_ptr<actors::store_metrics> store_metrics;
   std::unique_ptr<persistence::store> db;
   actors::executor_registry executors;
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<actors::engine> core;
+  std::shared_ptr<net::ws_hub> ws;
   std::unique_ptr<net::http_server> http;
   bool stopped = false;
 };
@@ -46,8 +57,28 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   if (!core)
     return std::move(core).err();
   ptr->core = std::move(*core);
-  // L3: the HTTP frontend.
+  // Metrics: each module's struct registers in one registry; net/ renders it at GET /metrics.
   net::api_options api_opts;
+  if (cfg.metrics.enabled) {
+    ptr->metrics = std::make_unique<runtime::metrics_registry>();
+    ptr->task_metrics = std::make_unique<actors::task_metrics>(ptr->metrics->registry());
+    ptr->task_metrics->subscribe(ptr->core->events());
+    ptr->store_metrics = std::make_unique<actors::store_metrics>(ptr->metrics->registry());
+    ptr->core->set_commit_observer(ptr->store_metrics->observer());
+    api_opts.metrics = ptr->metrics.get();
+    auto* engine = ptr->core.get();
+    auto* tasks = ptr->task_metrics.get();
+    // The gauges come from the scheduler's status; a failed status (shutting down) still
+    // renders the rest.
+    api_opts.refresh_metrics = [engine, tasks](std::function<void()> render) {
+      engine->status([tasks, render](result<actors::hive_status> st) {
+        if (st)
+          tasks->update(*st);
+        render();
+      });
+    };
+  }
+  // L3: the HTTP frontend.
   api_opts.max_batch = cfg.tasks.max_batch;
   net::http_server_options http_opts;
   http_opts.host = cfg.server.host;
@@ -57,8 +88,18 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   http_opts.request_timeout_secs = cfg.server.request_timeout_secs;
   http_opts.max_body_bytes = cfg.server.max_body_bytes;
   http_opts.io_threads = cfg.server.io_threads;
+  // GET /ws: the live event stream.
+  net::ws_options ws_opts;
+  ws_opts.max_connections = cfg.websocket.max_connections;
+  ws_opts.max_message_bytes = cfg.websocket.max_message_bytes;
+  ws_opts.send_queue_max = cfg.websocket.send_queue_max;
+  ws_opts.drop_after_missed = cfg.websocket.drop_after_missed;
+  ws_opts.idle_timeout_secs = cfg.websocket.idle_timeout_secs;
+  ptr->ws = net::ws_hub::create(*ptr->core, ws_opts);
+  http_opts.websocket = ptr->ws;
   auto http = net::http_server::start(http_opts, net::make_api_handler(*ptr->core, api_opts));
   if (!http) {
+    ptr->ws->stop();
     ptr->core->shutdown(std::chrono::milliseconds{0});
     return std::move(http).err();
   }
@@ -89,6 +130,7 @@ void server::stop() {
   runtime::log_debug("server", "stopped accepting");
   s.core->shutdown(std::chrono::seconds{s.cfg.server.shutdown_grace_secs});
   runtime::log_debug("server", "engine drained");
+  s.ws->stop(); // WebSocket clients saw the drain; now their connections close
   s.http->stop();
   s.core.reset();
   s.sys.reset(); // waits for the remaining actors

@@ -2,13 +2,17 @@
 #include "net/api.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <memory>
 
 #include "actors/executor.hpp"
 #include "net/error_mapping.hpp"
+#include "net/http_metrics.hpp"
 #include "net/json_codec.hpp"
+#include "runtime/metrics.hpp"
 
 namespace hive::net {
 namespace {
@@ -40,10 +44,85 @@ http_response json(unsigned status, std::string body) {
   return res;
 }
 
+/// The routes, as their patterns appear in metrics (never the raw path: ids would make every
+/// request its own series).
+enum class route : uint8_t {
+  health,
+  ready,
+  metrics,
+  tasks,
+  tasks_batch,
+  task,
+  task_events,
+  task_cancel,
+  task_retry,
+  agents,
+  agent,
+  hive_status,
+  unmatched,
+};
+
+constexpr std::array<const char*, 13> route_patterns{
+  "/health",           "/ready",
+  "/metrics",          "/api/tasks",
+  "/api/tasks/batch",  "/api/tasks/{id}",
+  "/api/tasks/{id}/events", "/api/tasks/{id}/cancel",
+  "/api/tasks/{id}/retry",  "/api/agents",
+  "/api/agents/{id}",  "/api/hive/status",
+  "unmatched"};
+
+/// Which route a path takes, whatever the method.
+route match(const std::vector<std::string_view>& parts) {
+  auto n = parts.size();
+  if (n == 1 && parts[0] == "health")
+    return route::health;
+  if (n == 1 && parts[0] == "ready")
+    return route::ready;
+  if (n == 1 && parts[0] == "metrics")
+    return route::metrics;
+  if (n < 2 || parts[0] != "api")
+    return route::unmatched;
+  if (parts[1] == "tasks") {
+    if (n == 2)
+      return route::tasks;
+    if (n == 3)
+      return parts[2] == "batch" ? route::tasks_batch : route::task;
+    if (n == 4 && parts[3] == "events")
+      return route::task_events;
+    if (n == 4 && parts[3] == "cancel")
+      return route::task_cancel;
+    if (n == 4 && parts[3] == "retry")
+      return route::task_retry;
+    return route::unmatched;
+  }
+  if (parts[1] == "agents") {
+    if (n == 2)
+      return route::agents;
+    if (n == 3)
+      return route::agent;
+    return route::unmatched;
+  }
+  if (n == 3 && parts[1] == "hive" && parts[2] == "status")
+    return route::hive_status;
+  return route::unmatched;
+}
+
 /// Everything one request needs to answer, shared by the callbacks.
 struct call {
   http_request req;
-  responder respond;
+  responder send;
+  http_metrics* metrics = nullptr; ///< null: metrics are off
+  route matched = route::unmatched;
+  std::chrono::steady_clock::time_point began;
+
+  /// Answers the request (once), counting and timing it when metrics are on.
+  void respond(http_response res) const {
+    if (metrics != nullptr) {
+      std::chrono::duration<double> took = std::chrono::steady_clock::now() - began;
+      metrics->observe(static_cast<size_t>(matched), req.method, res.status, took.count());
+    }
+    send(std::move(res));
+  }
 
   void fail(const error& err) const { respond(error_response(err, req.request_id)); }
 
@@ -136,11 +215,22 @@ void add_cursor(http_response& res, const std::vector<T>& items, size_t limit,
 
 class api {
 public:
-  api(engine& core, api_options opts) : core_(core), opts_(std::move(opts)) {}
+  api(engine& core, api_options opts) : core_(core), opts_(std::move(opts)) {
+    if (opts_.metrics != nullptr)
+      metrics_ = std::make_unique<http_metrics>(
+        opts_.metrics->registry(),
+        std::vector<std::string>{route_patterns.begin(), route_patterns.end()});
+  }
 
   void handle(http_request&& req, responder respond) {
-    call c{std::move(req), std::move(respond)};
+    call c{std::move(req), std::move(respond), nullptr, route::unmatched, {}};
     auto parts = segments(c.req.path);
+    auto r = match(parts);
+    if (metrics_) {
+      c.metrics = metrics_.get();
+      c.matched = r;
+      c.began = std::chrono::steady_clock::now();
+    }
     const auto& m = c.req.method;
     auto allow = [&](std::initializer_list<const char*> methods) {
       for (auto* x : methods)
@@ -157,60 +247,51 @@ public:
       c.respond(std::move(res));
       return false;
     };
-    auto n = parts.size();
-    if (n == 1 && parts[0] == "health") {
-      if (allow({"GET", "HEAD"}))
-        c.respond(json(200, R"({"status":"ok"})"));
-      return;
-    }
-    if (n == 1 && parts[0] == "ready") {
-      if (allow({"GET", "HEAD"}))
-        ready(c);
-      return;
-    }
-    if (n < 2 || parts[0] != "api")
-      return not_found(c);
-    if (parts[1] == "tasks") {
-      if (n == 2) {
+    switch (r) {
+      case route::health:
+        if (allow({"GET", "HEAD"}))
+          c.respond(json(200, R"({"status":"ok"})"));
+        return;
+      case route::ready:
+        if (allow({"GET", "HEAD"}))
+          ready(c);
+        return;
+      case route::metrics:
+        if (opts_.metrics == nullptr)
+          return not_found(c);
+        if (allow({"GET"}))
+          scrape(c);
+        return;
+      case route::tasks:
         if (!allow({"GET", "POST"}))
           return;
         return m == "GET" ? list_tasks(c) : submit(c);
-      }
-      if (n == 3 && parts[2] == "batch") {
+      case route::tasks_batch:
         if (allow({"POST"}))
           submit_batch(c);
         return;
-      }
-      std::string id{parts[2]};
-      if (n == 3) {
+      case route::task:
         if (allow({"GET"}))
-          core_.get_task(id, c.answer<task_record>(200, encode_task));
+          core_.get_task(std::string{parts[2]}, c.answer<task_record>(200, encode_task));
         return;
-      }
-      if (n == 4 && parts[3] == "events") {
+      case route::task_events:
         if (allow({"GET"}))
-          core_.task_events(id, c.answer<std::vector<task_event>>(200, encode_events));
+          core_.task_events(std::string{parts[2]},
+                            c.answer<std::vector<task_event>>(200, encode_events));
         return;
-      }
-      if (n == 4 && parts[3] == "cancel") {
+      case route::task_cancel:
         if (allow({"POST"}))
-          core_.cancel_task(id, c.answer<task_record>(200, encode_task));
+          core_.cancel_task(std::string{parts[2]}, c.answer<task_record>(200, encode_task));
         return;
-      }
-      if (n == 4 && parts[3] == "retry") {
+      case route::task_retry:
         if (allow({"POST"}))
-          core_.retry_task(id, c.answer<task_record>(202, encode_task));
+          core_.retry_task(std::string{parts[2]}, c.answer<task_record>(202, encode_task));
         return;
-      }
-      return not_found(c);
-    }
-    if (parts[1] == "agents") {
-      if (n == 2) {
+      case route::agents:
         if (!allow({"GET", "POST"}))
           return;
         return m == "GET" ? list_agents(c) : create_agent(c);
-      }
-      if (n == 3) {
+      case route::agent: {
         if (!allow({"GET", "PATCH", "DELETE"}))
           return;
         std::string id{parts[2]};
@@ -226,12 +307,12 @@ public:
           });
         return update_agent(c, id);
       }
-      return not_found(c);
-    }
-    if (n == 3 && parts[1] == "hive" && parts[2] == "status") {
-      if (allow({"GET"}))
-        core_.status(c.answer<actors::hive_status>(200, encode_status));
-      return;
+      case route::hive_status:
+        if (allow({"GET"}))
+          core_.status(c.answer<actors::hive_status>(200, encode_status));
+        return;
+      case route::unmatched:
+        break;
     }
     not_found(c);
   }
@@ -239,6 +320,21 @@ public:
 private:
   void not_found(const call& c) {
     c.fail(make_error(errc::not_found, "no route for " + c.req.method + " " + c.req.path));
+  }
+
+  /// Refreshes the gauges that are read at scrape time, then renders the whole registry.
+  void scrape(const call& c) {
+    auto* registry = opts_.metrics;
+    auto render = [c, registry] {
+      http_response res;
+      res.content_type = std::string{runtime::metrics_registry::content_type};
+      res.body = registry->render();
+      c.respond(std::move(res));
+    };
+    if (opts_.refresh_metrics)
+      opts_.refresh_metrics(std::move(render));
+    else
+      render();
   }
 
   void ready(const call& c) {
@@ -371,6 +467,7 @@ private:
 
   engine& core_;
   api_options opts_;
+  std::unique_ptr<http_metrics> metrics_; ///< null when metrics are off
 };
 
 } // namespace

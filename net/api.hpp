@@ -1,5 +1,7 @@
-// The REST API of Hive (/health, /ready, /api/agents, /api/tasks, /api/hive/status).
+// The REST API of Hive (/health, /ready, /metrics, /api/agents, /api/tasks, /api/hive/status).
 #pragma once
+
+#include <functional>
 
 #include "net/http_types.hpp"
 #include "net/json_codec.hpp"
@@ -8,11 +10,21 @@ namespace hive::actors {
 class engine;
 } // namespace hive::actors
 
+namespace hive::runtime {
+class metrics_registry;
+} // namespace hive::runtime
+
 namespace hive::net {
 
 struct api_options {
   size_t max_batch = 1000; ///< tasks per POST /api/tasks/batch
   codec_limits limits;
+  /// Where request metrics go and what GET /metrics renders; null: /metrics answers 404 and
+  /// nothing is counted. Must outlive the handler.
+  runtime::metrics_registry* metrics = nullptr;
+  /// Run before each scrape to refresh the gauges read at scrape time; it calls its argument
+  /// (on any thread, exactly once) when they are fresh. Optional.
+  std::function<void(std::function<void()>)> refresh_metrics;
 };
 
 /// Builds the handler the HTTP server calls for every request. `core` must outlive it.

@@ -10,6 +10,8 @@
 
 namespace hive::net {
 
+class ws_hub;
+
 struct http_server_options {
   std::string host = "0.0.0.0";
   uint16_t port = 3001; ///< 0 picks a free port (see http_server::port)
@@ -18,6 +20,8 @@ struct http_server_options {
   uint32_t request_timeout_secs = 30;
   uint64_t max_body_bytes = 1 << 20;
   uint32_t io_threads = 1;
+  /// Takes over `GET /ws` upgrade requests; without it they reach the handler like any other.
+  std::shared_ptr<ws_hub> websocket;
 };
 
 struct http_server_stats {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -16,6 +17,11 @@ namespace hive::persistence {
 /// Called on the writer thread after the transaction holding the write committed (ok) or
 /// failed (the error). Must not block.
 using commit_callback = std::function<void(const result<unit_t>&)>;
+
+/// Told about every transaction on the writer thread, after it committed or failed: how many
+/// items (rows) it held, how long applying it took, and whether it committed. Must not block
+/// (it delays the next transaction). For metrics; persistence knows nothing of how they are kept.
+using commit_observer = std::function<void(size_t items, double seconds, bool ok)>;
 
 struct write_behind_stats {
   uint64_t commits = 0;
@@ -52,6 +58,10 @@ public:
 
   write_behind_stats stats() const;
 
+  /// Installs (or, with an empty function, removes) the observer of every later transaction.
+  /// Thread-safe; may be called while the writer runs.
+  void set_commit_observer(commit_observer fn);
+
 private:
   /// The writes of one `enqueue` call and who to tell.
   struct queued_write {
@@ -73,6 +83,7 @@ private:
   uint64_t committed_seq_ = 0; ///< enqueue calls whose transaction finished
   bool stopping_ = false;
   write_behind_stats stats_;
+  std::shared_ptr<const commit_observer> observer_; ///< guarded by mtx_
   std::thread thread_;
 };
 

@@ -76,6 +76,24 @@ applier choice_setting(std::vector<std::string_view> choices,
   };
 }
 
+/// true/false (also 1/0, yes/no, on/off, any case).
+applier bool_setting(std::function<void(config&, bool)> set) {
+  return [set](config& cfg, std::string_view text) -> std::string {
+    std::string v{text};
+    for (auto& c : v)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (v == "true" || v == "1" || v == "yes" || v == "on") {
+      set(cfg, true);
+      return {};
+    }
+    if (v == "false" || v == "0" || v == "no" || v == "off") {
+      set(cfg, false);
+      return {};
+    }
+    return "expected true or false, got '" + std::string{text} + "'";
+  };
+}
+
 applier text_setting(std::function<std::string(config&, std::string_view)> set) {
   return set;
 }
@@ -155,11 +173,28 @@ const std::vector<setting_row>& table() {
                     [](config& c, std::string v) { c.database.synchronous = v; })},
     {{"database", "commit_batch_max", "4096", "state changes written in one transaction at most"},
      uint_setting(1, 1'000'000, [](config& c, uint64_t v) { c.database.commit_batch_max = v; })},
+    {{"websocket", "max_connections", "500", "open WebSocket connections at most; more get 503"},
+     uint_setting(1, 1'000'000, [](config& c, uint64_t v) { c.websocket.max_connections = v; })},
+    {{"websocket", "max_message_bytes", "65536", "largest frame a WebSocket client may send"},
+     uint_setting(128, 16u << 20, [](config& c, uint64_t v) { c.websocket.max_message_bytes = v; })},
+    {{"websocket", "send_queue_max", "1024",
+      "messages queued for one client; beyond it events are dropped (and counted)"},
+     uint_setting(1, 1'000'000, [](config& c, uint64_t v) { c.websocket.send_queue_max = v; })},
+    {{"websocket", "drop_after_missed", "10000",
+      "events a lagging client may miss before it is disconnected"},
+     uint_setting(1, 100'000'000,
+                  [](config& c, uint64_t v) { c.websocket.drop_after_missed = v; })},
+    {{"websocket", "idle_timeout_secs", "30",
+      "a silent client is pinged at half this; no answer by then: closed"},
+     uint_setting(2, 3600, [](config& c, uint64_t v) { c.websocket.idle_timeout_secs = v; })},
     {{"log", "level", "info", "debug, info, warn or error"},
      choice_setting({"debug", "info", "warn", "error"},
                     [](config& c, std::string v) { c.log.level = v; })},
     {{"log", "format", "text", "text or json (one object per line)"},
      choice_setting({"text", "json"}, [](config& c, std::string v) { c.log.format = v; })},
+    {{"metrics", "enabled", "true",
+      "serve GET /metrics and count requests, tasks and commits (false: 404, no counting)"},
+     bool_setting([](config& c, bool v) { c.metrics.enabled = v; })},
   };
   return rows;
 }

@@ -45,6 +45,18 @@ struct database_config {
   uint32_t commit_batch_max = 0;
 };
 
+struct metrics_config {
+  bool enabled = true; ///< false: no instrumentation runs and GET /metrics answers 404
+};
+
+struct websocket_config {
+  uint32_t max_connections = 0;
+  uint64_t max_message_bytes = 0;
+  uint32_t send_queue_max = 0;
+  uint32_t drop_after_missed = 0;
+  uint32_t idle_timeout_secs = 0;
+};
+
 struct log_config {
   std::string level;  ///< debug, info, warn, error
   std::string format; ///< text or json
@@ -57,6 +69,8 @@ struct config {
   tasks_config tasks;
   database_config database;
   log_config log;
+  metrics_config metrics;
+  websocket_config websocket;
   std::string config_file; ///< the file that was read, if any
   std::vector<std::string> warnings; ///< e.g. unknown HIVE_ variables, reported at start
 };

@@ -14,8 +14,10 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "net/error_mapping.hpp"
+#include "net/internal/ws_session.hpp"
 #include "net/internal/server_state.hpp"
 #include "net/internal/target.hpp"
 #include "runtime/log.hpp"
@@ -25,6 +27,7 @@ namespace hive::net::internal {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 
 namespace {
 
@@ -234,6 +237,23 @@ void http_session::on_parse_error(beast::error_code ec) {
 void http_session::on_request() {
   state_->requests.fetch_add(1, std::memory_order_relaxed);
   auto& msg = parser_->get();
+  if (state_->opts.websocket && websocket::is_upgrade(msg)) {
+    std::string path;
+    std::vector<std::pair<std::string, std::string>> query;
+    split_target(to_std(msg.target()), path, query);
+    if (path == "/ws") {
+      // The connection becomes a WebSocket session; this HTTP session ends here.
+      phase_ = phase::closed;
+      awaiting_handler_ = false;
+      timer_.cancel();
+      if (counted_) {
+        counted_ = false;
+        state_->connections_open.fetch_sub(1, std::memory_order_relaxed);
+      }
+      start_websocket(state_->opts.websocket, stream_.release_socket(), parser_->release());
+      return;
+    }
+  }
   request_keep_alive_ = msg.keep_alive();
   request_version_ = msg.version();
   request_is_head_ = msg.method() == http::verb::head;

@@ -9,6 +9,8 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "persistence/store.hpp"
 #include "persistence/write_behind.hpp"
@@ -382,6 +384,38 @@ TEST(WriteBehindTest, MergedWritesKeepTheirOrderForAgents) {
   ASSERT_TRUE(agents);
   ASSERT_EQ(agents->size(), 1u);
   EXPECT_EQ(agents->front().id, "x");
+}
+
+TEST(WriteBehindTest, CommitObserverSeesEveryTransaction) {
+  auto mem = open_or_die("memory://");
+  gated_store db{*mem};
+  db.fail_when([](const write_batch& b) { return !b.tasks.empty() && b.tasks[0].id == "bad"; });
+  write_behind writer{db, 1000};
+  std::mutex mtx;
+  std::vector<std::pair<size_t, bool>> seen;
+  bool sane_times = true;
+  writer.set_commit_observer([&](size_t items, double seconds, bool ok) {
+    std::lock_guard<std::mutex> guard{mtx};
+    seen.emplace_back(items, ok);
+    sane_times = sane_times && seconds >= 0 && seconds < 60;
+  });
+  db.close_gate();
+  writer.enqueue(task_write("a"));
+  db.wait_entered(1);
+  writer.enqueue(task_write("b")); // b and c share the next transaction
+  writer.enqueue(task_write("c"));
+  db.open_gate();
+  writer.flush();
+  writer.enqueue(task_write("bad"));
+  writer.flush();
+  writer.set_commit_observer({}); // removed: later transactions go unobserved
+  writer.enqueue(task_write("d"));
+  writer.flush();
+
+  std::lock_guard<std::mutex> guard{mtx};
+  // Each task_write is one task row and one event row.
+  EXPECT_EQ(seen, (std::vector<std::pair<size_t, bool>>{{2, true}, {4, true}, {2, false}}));
+  EXPECT_TRUE(sane_times);
 }
 
 } // namespace

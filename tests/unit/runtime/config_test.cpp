@@ -118,3 +118,21 @@ TEST(Config, CrossFieldChecks) {
   ASSERT_FALSE(cfg.ok());
   EXPECT_NE(cfg.err().message.find("DEFAULT_TIMEOUT_MS"), std::string::npos);
 }
+
+TEST(Config, MetricsAreOnByDefaultAndCanBeSwitchedOff) {
+  EXPECT_TRUE(default_config().metrics.enabled);
+  config_sources src;
+  src.environment = {"HIVE_METRICS__ENABLED=false"};
+  auto cfg = load_config(src);
+  ASSERT_TRUE(cfg.ok()) << cfg.err().message;
+  EXPECT_FALSE(cfg->metrics.enabled);
+  src.flags = {"metrics.enabled=TRUE"};
+  cfg = load_config(src);
+  ASSERT_TRUE(cfg.ok()) << cfg.err().message;
+  EXPECT_TRUE(cfg->metrics.enabled);
+  src.flags = {"metrics.enabled=maybe"};
+  cfg = load_config(src);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.err().message.find("HIVE_METRICS__ENABLED"), std::string::npos)
+    << cfg.err().message;
+}

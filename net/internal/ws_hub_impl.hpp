@@ -1,0 +1,44 @@
+// The WebSocket hub's shared state: options, counters and the registry of sessions (net/ only).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "actors/engine.hpp"
+#include "actors/event_bus.hpp"
+#include "net/ws_hub.hpp"
+
+namespace hive::net {
+
+namespace internal {
+class ws_session;
+} // namespace internal
+
+struct ws_hub::impl {
+  actors::engine* core = nullptr;
+  ws_options opts;
+  uint64_t bus_token = 0;
+
+  std::atomic<uint64_t> open{0};
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> refused{0};
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> clients_dropped{0};
+
+  std::mutex mtx;
+  std::vector<std::weak_ptr<internal::ws_session>> sessions;
+  bool stopped = false;
+
+  /// Takes a connection slot; false when at max_connections or stopped. Any thread.
+  bool try_reserve();
+  /// Gives a slot back (a session ended). Any thread.
+  void release() noexcept;
+  void add(const std::shared_ptr<internal::ws_session>& session);
+  /// Encodes an event once and offers it to every session that wants it (publisher's thread).
+  void fan_out(const actors::hive_event& ev);
+};
+
+} // namespace hive::net

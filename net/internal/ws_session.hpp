@@ -1,0 +1,95 @@
+// One WebSocket connection: a bounded send queue with one write in flight, client actions.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include "actors/event_bus.hpp"
+#include "net/ws_hub.hpp"
+#include "runtime/error.hpp"
+#include "runtime/model.hpp"
+
+namespace hive::net::internal {
+
+/// What a client asked to receive (`subscribe`); empty lists mean "any".
+struct ws_filter {
+  bool muted = false;       ///< after `unsubscribe`
+  uint32_t event_types = 0; ///< bit per actors::event_type; 0 = all
+  uint32_t priorities = 0;  ///< bit per priority; 0 = all
+  std::vector<std::string> task_types;
+  std::vector<std::string> agent_ids;
+};
+
+/// The facts of one event the filters look at.
+struct ws_event_key {
+  actors::event_type type;
+  const std::string* task_type = nullptr; ///< task events only
+  const std::string* agent_id = nullptr;
+  std::optional<priority> task_priority;
+};
+
+bool matches(const ws_filter& f, const ws_event_key& key) noexcept;
+
+class ws_session : public std::enable_shared_from_this<ws_session> {
+public:
+  ws_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<ws_hub> hub);
+  ~ws_session();
+
+  /// Completes the upgrade of `req` (on the session's strand).
+  void start(boost::beast::http::request<boost::beast::http::string_body> req);
+
+  /// Any thread: whether this client wants the event (reads the current filter).
+  bool wants(const ws_event_key& key) const;
+
+  /// Any thread: queues an event for this client (dropped and counted if it lags).
+  void offer(std::string_view type, std::shared_ptr<const std::string> data, timestamp_ms at);
+
+  /// Any thread: closes the connection.
+  void close_async();
+
+private:
+  void on_accept(boost::beast::error_code ec);
+  void read_next();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void handle_action(const std::string& text);
+  /// Queues a message; `control` ones (replies, notices) are never dropped.
+  void push(std::string type, const std::string& data, bool control,
+            const std::string& correlation_id = {});
+  void push_error(const error& err, const std::string& correlation_id);
+  void write_next();
+  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  /// `abort`: reset the connection instead of closing it (a dropped, lagging client).
+  void close(bool abort = false);
+
+  std::shared_ptr<ws_hub> hub_;
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::flat_buffer rbuf_;
+  std::deque<std::string> queue_; ///< serialised messages, front one being written
+  bool writing_ = false;
+  bool closed_ = false;
+  bool counted_ = false;
+  uint64_t seq_ = 0;    ///< per-connection sequence number of sent messages
+  uint64_t missed_ = 0; ///< events dropped since the last `lagged` notice
+  uint64_t missed_total_ = 0;
+  std::shared_ptr<const ws_filter> filter_; ///< read with std::atomic_load from any thread
+};
+
+/// Hands a connection that asked for `GET /ws` with an upgrade to a new session; refuses it
+/// with 503 when the hub is full. Called by the HTTP session on its strand.
+void start_websocket(const std::shared_ptr<ws_hub>& hub, boost::asio::ip::tcp::socket&& socket,
+                     boost::beast::http::request<boost::beast::http::string_body>&& req);
+
+} // namespace hive::net::internal
