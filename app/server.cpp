@@ -12,6 +12,7 @@
 #include "net/api.hpp"
 #include "net/http_server.hpp"
 #include "net/ws_hub.hpp"
+#include "net/ws_metrics.hpp"
 #include "persistence/store.hpp"
 #include "runtime/actor_system_setup.hpp"
 #include "runtime/log.hpp"
@@ -26,6 +27,7 @@ struct server::impl {
   std::unique_ptr<runtime::metrics_registry> metrics; ///< null when metrics are off
   std::unique_ptr<actors::task_metrics> task_metrics;
   std::unique_ptr<actors::store_metrics> store_metrics;
+  std::unique_ptr<net::ws_metrics> ws_metrics;
   std::unique_ptr<persistence::store> db;
   actors::executor_registry executors;
   std::unique_ptr<caf::actor_system_config> sys_cfg;
@@ -66,11 +68,16 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
     ptr->store_metrics = std::make_unique<actors::store_metrics>(ptr->metrics->registry());
     ptr->core->set_commit_observer(ptr->store_metrics->observer());
     api_opts.metrics = ptr->metrics.get();
+    ptr->ws_metrics = std::make_unique<net::ws_metrics>(ptr->metrics->registry());
     auto* engine = ptr->core.get();
     auto* tasks = ptr->task_metrics.get();
+    auto* ws = ptr->ws_metrics.get();
+    auto* hub = &ptr->ws; // set below, before the server accepts its first scrape
     // The gauges come from the scheduler's status; a failed status (shutting down) still
     // renders the rest.
-    api_opts.refresh_metrics = [engine, tasks](std::function<void()> render) {
+    api_opts.refresh_metrics = [engine, tasks, ws, hub](std::function<void()> render) {
+      if (*hub)
+        ws->update((*hub)->stats());
       engine->status([tasks, render](result<actors::hive_status> st) {
         if (st)
           tasks->update(*st);

@@ -158,6 +158,12 @@ TEST_F(WebSocket, ASlowClientIsDroppedWhileOthersKeepReceiving) {
   for (int i = 0; i < 2000 && !ended; ++i)
     ended = !slow.read(std::chrono::milliseconds(500));
   EXPECT_TRUE(slow.closed()) << "the server dropped the lagging client";
+  // And /metrics says so.
+  auto metrics = get("/metrics").body;
+  EXPECT_NE(metrics.find("hive_websocket_clients_dropped_total 1"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("hive_websocket_events_dropped_total 0\n"), std::string::npos);
+  EXPECT_NE(metrics.find("hive_websocket_connections 1"), std::string::npos)
+    << "only the fast client is still connected";
 }
 
 TEST_F(WebSocket, ConnectionLimitRefusesTheUpgrade) {
