@@ -224,11 +224,14 @@ void ws_session::write_next() {
 }
 
 void ws_session::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  if (closed_)
+    return; // close() kept the written message alive until now; nothing more to send
   if (ec)
     return close();
   queue_.pop_front();
   if (queue_.empty() && missed_ > 0) {
-    // Caught up: tell the client how much it missed.
+    // Caught up: tell the client how much it missed (push starts the write).
     auto missed = missed_;
     missed_ = 0;
     push("lagged", R"({"missed":)" + std::to_string(missed) + "}", true);
@@ -360,7 +363,9 @@ void ws_session::close(bool abort) {
   if (closed_)
     return;
   closed_ = true;
-  queue_.clear();
+  // The message being written must live until its write completes (on_write).
+  while (queue_.size() > (writing_ ? 1u : 0u))
+    queue_.pop_back();
   beast::error_code ec;
   if (abort) {
     // A client dropped for lagging: reset the connection, so that the kernel discards what it

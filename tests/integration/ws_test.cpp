@@ -151,6 +151,12 @@ TEST_F(WebSocket, ASlowClientIsDroppedWhileOthersKeepReceiving) {
         break;
     }
   }
+  // Whatever is still on its way (a loaded machine) arrives within a deadline.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (completed < 500 && std::chrono::steady_clock::now() < deadline && !fast.closed())
+    if (auto msg = fast.read(std::chrono::milliseconds(500)))
+      if (msg->find(R"("type":"task_completed")") != std::string::npos)
+        ++completed;
   EXPECT_EQ(completed, 500u) << "the fast client saw every completion";
   // The slow one was cut off (a reset): reading now drains what its own kernel buffer held,
   // then fails.
@@ -175,3 +181,4 @@ TEST_F(WebSocket, ConnectionLimitRefusesTheUpgrade) {
   EXPECT_FALSE(second.ok());
   EXPECT_EQ(second.refused_status(), 503u);
 }
+
