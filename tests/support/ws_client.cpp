@@ -1,8 +1,7 @@
-// Test WebSocket client on Beast's synchronous API; SO_RCVTIMEO bounds every read.
+// Test WebSocket client on Beast: synchronous handshake and writes, reads with a deadline.
 #include "tests/support/ws_client.hpp"
 
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -24,6 +23,7 @@ struct ws_client::impl {
   beast::flat_buffer buffer;
   bool ok = false;
   bool closed = false;
+  bool timed_out = false;
   unsigned refused = 0;
   std::string error;
 };
@@ -73,23 +73,36 @@ bool ws_client::send(const std::string& text) {
 }
 
 std::optional<std::string> ws_client::read(std::chrono::milliseconds within) {
-  if (impl_->closed)
+  if (impl_->closed || impl_->timed_out)
     return std::nullopt;
-  timeval tv{};
-  tv.tv_sec = static_cast<long>(within.count() / 1000);
-  tv.tv_usec = static_cast<long>((within.count() % 1000) * 1000);
-  auto fd = impl_->ws.next_layer().native_handle();
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  beast::error_code ec;
+  // Asynchronous read with a deadline (a blocking read would retry a timed-out recv forever).
   impl_->buffer.consume(impl_->buffer.size());
-  impl_->ws.read(impl_->buffer, ec);
+  beast::error_code ec;
+  bool done = false;
+  impl_->ws.async_read(impl_->buffer, [&](beast::error_code e, std::size_t) {
+    ec = e;
+    done = true;
+  });
+  impl_->ioc.restart();
+  impl_->ioc.run_for(within);
+  if (!done) {
+    beast::error_code ignored;
+    impl_->ws.next_layer().cancel(ignored);
+    impl_->ws.next_layer().close(ignored);
+    impl_->ioc.restart();
+    impl_->ioc.run(); // lets the read finish with operation_aborted
+    impl_->timed_out = true;
+    return std::nullopt;
+  }
   if (ec) {
-    if (ec != asio::error::would_block && ec != asio::error::try_again
-        && ec != asio::error::timed_out)
-      impl_->closed = true;
+    impl_->closed = true;
     return std::nullopt;
   }
   return beast::buffers_to_string(impl_->buffer.data());
+}
+
+bool ws_client::timed_out() const noexcept {
+  return impl_->timed_out;
 }
 
 bool ws_client::closed() const noexcept {

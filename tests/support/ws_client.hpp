@@ -24,10 +24,13 @@ public:
   unsigned refused_status() const noexcept;
 
   bool send(const std::string& text);
-  /// The next message, or nullopt when none arrives within `within` or the server closed.
+  /// The next message, or nullopt when the server closed the connection or none arrived within
+  /// `within`. A timeout ends this client (the connection is closed; see timed_out()).
   std::optional<std::string> read(std::chrono::milliseconds within = std::chrono::seconds(5));
   /// True once the server closed the connection (a read failed with end of stream/reset).
   bool closed() const noexcept;
+  /// True once a read gave up waiting.
+  bool timed_out() const noexcept;
 
   /// Makes the kernel receive buffer small, so that a client that does not read fills up fast.
   void shrink_receive_buffer();
