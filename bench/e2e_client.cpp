@@ -34,20 +34,6 @@ using namespace hive::bench;
 using std::chrono::duration;
 using std::chrono::milliseconds;
 
-struct options {
-  std::string command;
-  std::map<std::string, std::string> values;
-
-  std::string str(const std::string& key, std::string fallback) const {
-    auto i = values.find(key);
-    return i == values.end() ? fallback : i->second;
-  }
-  double num(const std::string& key, double fallback) const {
-    auto i = values.find(key);
-    return i == values.end() ? fallback : std::strtod(i->second.c_str(), nullptr);
-  }
-};
-
 /// Replies by status code, and a printable summary of the ones outside 2xx.
 struct status_counts {
   std::map<unsigned, uint64_t> by_status;

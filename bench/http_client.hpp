@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -85,5 +87,20 @@ using reply_sink =
 bool run_load(const std::string& host, uint16_t port, size_t connections,
               const request_source& source, const reply_sink& sink, clock_type::time_point deadline,
               std::string& error);
+
+/// `--key value` command-line options of the bench tools.
+struct options {
+  std::string command;
+  std::map<std::string, std::string> values;
+
+  std::string str(const std::string& key, std::string fallback) const {
+    auto i = values.find(key);
+    return i == values.end() ? fallback : i->second;
+  }
+  double num(const std::string& key, double fallback) const {
+    auto i = values.find(key);
+    return i == values.end() ? fallback : std::strtod(i->second.c_str(), nullptr);
+  }
+};
 
 } // namespace hive::bench

@@ -46,18 +46,6 @@ using tcp = asio::ip::tcp;
 using namespace hive::bench;
 using std::chrono::duration;
 
-struct options {
-  std::map<std::string, std::string> values;
-  std::string str(const std::string& key, std::string fallback) const {
-    auto i = values.find(key);
-    return i == values.end() ? fallback : i->second;
-  }
-  double num(const std::string& key, double fallback) const {
-    auto i = values.find(key);
-    return i == values.end() ? fallback : std::strtod(i->second.c_str(), nullptr);
-  }
-};
-
 /// Counters shared between the reading thread and the main thread.
 struct totals {
   std::atomic<uint64_t> events{0};     ///< task/agent events received (not control messages)

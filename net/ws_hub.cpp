@@ -89,7 +89,7 @@ void ws_hub::impl::fan_out(const actors::hive_event& ev) {
   auto data = std::make_shared<const std::string>(event_data(ev));
   auto type = actors::to_string(ev.type);
   for (auto& s : targets)
-    s->offer(type, data, ev.at);
+    s->offer(type, data);
 }
 
 std::shared_ptr<ws_hub> ws_hub::create(actors::engine& core, ws_options opts) {

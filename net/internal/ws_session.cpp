@@ -159,13 +159,11 @@ bool ws_session::wants(const ws_event_key& key) const {
   return matches(*f, key);
 }
 
-void ws_session::offer(std::string_view type, std::shared_ptr<const std::string> data,
-                       timestamp_ms at) {
+void ws_session::offer(std::string_view type, std::shared_ptr<const std::string> data) {
   asio::post(ws_.get_executor(),
              [self = shared_from_this(), type = std::string{type}, data = std::move(data)] {
                self->push(type, *data, false);
              });
-  (void) at;
 }
 
 void ws_session::push(std::string type, const std::string& data, bool control,

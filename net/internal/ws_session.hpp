@@ -55,7 +55,7 @@ public:
   bool wants(const ws_event_key& key) const;
 
   /// Any thread: queues an event for this client (dropped and counted if it lags).
-  void offer(std::string_view type, std::shared_ptr<const std::string> data, timestamp_ms at);
+  void offer(std::string_view type, std::shared_ptr<const std::string> data);
 
   /// Any thread: closes the connection.
   void close_async();
