@@ -306,7 +306,20 @@ void on_cancel(scheduler_actor* self, cancel_msg& msg) {
   if (i != st.live.end()) {
     auto& lt = i->second;
     if (lt.handle) {
-      self->send(lt.handle, task_cancel_msg{std::move(msg.reply)});
+      // The task may be finishing right now (its finished_msg not yet here): ask by request,
+      // so that a task actor that is already gone answers with an error instead of silence.
+      auto answered = std::make_shared<bool>(false);
+      auto reply = std::make_shared<callback<task_record>>(std::move(msg.reply));
+      auto id = msg.id;
+      self->request(lt.handle, caf::infinite, task_cancel_msg{[answered, reply](auto res) {
+                      *answered = true;
+                      (*reply)(std::move(res));
+                    }})
+        .then([]() {},
+              [answered, reply, id](caf::error&) {
+                if (!*answered) // finished meanwhile: the engine tells 409 from 404
+                  (*reply)(make_error(errc::not_found, "no unfinished task with id " + id, "id"));
+              });
       return;
     }
     // Dormant or backlogged: no actor owns it, so the scheduler finishes it here.
