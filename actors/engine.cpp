@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/internal/monitor_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/scheduler.hpp"
 #include "runtime/config.hpp"
@@ -17,6 +18,8 @@ struct engine::impl {
   caf::actor_system* sys = nullptr;
   context_ptr ctx;
   caf::actor scheduler;
+  std::shared_ptr<monitor> mon;
+  caf::actor monitor_actor;
   bool stopped = false;
 
   template <class Msg>
@@ -50,6 +53,24 @@ core_settings settings_from(const runtime::config& cfg) {
   return s;
 }
 
+monitor_settings monitor_settings_from(const runtime::config& cfg) {
+  monitor_settings s;
+  s.interval_secs = cfg.metrics.history_interval_secs;
+  s.retention = cfg.metrics.history_retention;
+  s.queue_max = cfg.tasks.queue_max;
+  const auto& p = cfg.performance;
+  s.thresholds.cpu_warning = p.cpu_warning_threshold;
+  s.thresholds.cpu_critical = p.cpu_critical_threshold;
+  s.thresholds.memory_warning = p.memory_warning_threshold;
+  s.thresholds.memory_critical = p.memory_critical_threshold;
+  s.thresholds.queue_warning = p.queue_warning_threshold;
+  s.thresholds.queue_critical = p.queue_critical_threshold;
+  s.thresholds.failure_rate_warning = p.failure_rate_warning_threshold;
+  s.thresholds.failure_rate_critical = p.failure_rate_critical_threshold;
+  s.thresholds.hysteresis = p.alert_hysteresis;
+  return s;
+}
+
 } // namespace
 
 result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runtime::config& cfg,
@@ -65,6 +86,7 @@ result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runt
     std::max(2u, cfg.performance.worker_threads), "hive-exec");
   ctx->reads = std::make_unique<runtime::thread_pool>(2, "hive-read");
   ctx->writer = std::make_unique<persistence::write_behind>(db, cfg.database.commit_batch_max);
+  ctx->activity = std::make_unique<task_activity>(ctx->now());
 
   // Recovery: everything the scheduler needs to resume where the last run stopped.
   recovered_state rec;
@@ -89,6 +111,8 @@ result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runt
   ptr->sys = &sys;
   ptr->ctx = ctx;
   ptr->scheduler = spawn_scheduler(sys, ctx, std::move(rec));
+  ptr->mon = std::make_shared<monitor>(monitor_settings_from(cfg));
+  ptr->monitor_actor = spawn_monitor(sys, ptr->mon, ctx, ptr->scheduler);
   return std::unique_ptr<engine>{new engine(std::move(ptr))};
 }
 
@@ -277,7 +301,34 @@ void engine::delete_agent(std::string id, callback<unit_t> done) {
 }
 
 void engine::status(callback<hive_status> done) {
-  impl_->tell(status_msg{std::move(done)});
+  // The scheduler knows agents and tasks; the monitor adds resources and alerts.
+  impl_->tell(status_msg{[mon = impl_->mon, done](result<hive_status> st) {
+    if (st) {
+      st->resources = mon->last_resources();
+      st->alerts = mon->active_alerts();
+    }
+    done(std::move(st));
+  }});
+}
+
+std::vector<metrics_snapshot> engine::metrics_history(timestamp_ms since) const {
+  return impl_->mon->history(since);
+}
+
+const monitor_settings& engine::monitor_config() const noexcept {
+  return impl_->mon->settings();
+}
+
+std::vector<alert> engine::active_alerts() const {
+  return impl_->mon->active_alerts();
+}
+
+std::vector<alert> engine::recent_alerts() const {
+  return impl_->mon->recent_alerts();
+}
+
+void engine::set_resource_probe(std::function<runtime::resource_reading()> probe) {
+  impl_->mon->set_probe(std::move(probe));
 }
 
 void engine::ready(callback<unit_t> done) {
@@ -311,6 +362,8 @@ void engine::shutdown(std::chrono::milliseconds grace) {
     runtime::log_warn("engine", "scheduler did not drain in time");
   // 2. Stop the actors; tasks still running stay `running` in the store and are re-queued
   //    at the next start.
+  caf::anon_send(impl_->monitor_actor, stop_atom::value);
+  impl_->monitor_actor = nullptr;
   caf::anon_send(impl_->scheduler, stop_atom::value);
   impl_->scheduler = nullptr;
   // 3. Flush every state change that was enqueued.

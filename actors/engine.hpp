@@ -10,9 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "actors/alerts.hpp"
+#include "actors/monitor.hpp"
+#include "actors/task_activity.hpp"
 #include "persistence/store.hpp"
 #include "runtime/error.hpp"
 #include "runtime/model.hpp"
+#include "runtime/resources.hpp"
 
 namespace caf {
 class actor_system;
@@ -58,6 +62,11 @@ struct hive_status {
   timestamp_ms now = 0;
   std::string store;
   std::vector<std::string> task_types;
+  /// The last 1, 5 and 15 minutes (status_windows_secs).
+  std::array<activity_window, status_windows_secs.size()> activity{};
+  /// CPU and memory at the last metrics snapshot; nullopt before the first.
+  std::optional<runtime::resource_reading> resources;
+  std::vector<alert> alerts; ///< active
 };
 
 /// Owns the scheduler actor (which owns agents and tasks), the write-behind committer and
@@ -102,6 +111,19 @@ public:
   /// Ok while the store answers.
   void ready(callback<unit_t> done);
   const executor_registry& executors() const noexcept;
+
+  // -- monitoring (answered at once from memory; thread-safe) ------------------
+
+  /// Metrics snapshots taken at or after `since`, oldest first.
+  std::vector<metrics_snapshot> metrics_history(timestamp_ms since) const;
+  /// Seconds between snapshots and how many are kept.
+  const monitor_settings& monitor_config() const noexcept;
+  std::vector<alert> active_alerts() const;
+  /// Resolved alerts, newest first (the last alert_rules::recent_max).
+  std::vector<alert> recent_alerts() const;
+  /// Replaces the /proc CPU and memory readings of the monitor (tests inject readings to
+  /// cross alert thresholds); an empty function restores /proc.
+  void set_resource_probe(std::function<runtime::resource_reading()> probe);
   /// Every agent and task change, as it happens (see event_bus.hpp).
   event_bus& events() noexcept;
   /// Observes every later store transaction of the write-behind committer (for metrics): `fn`

@@ -26,20 +26,28 @@ enum class event_type : uint8_t {
   task_retrying,
   task_cancelled,
   task_dead,
+  metrics_snapshot, ///< periodic, from the monitor
+  alert_raised,
+  alert_resolved,
 };
-inline constexpr int event_type_count = 11;
+inline constexpr int event_type_count = 14;
 
 /// Names as they appear on the wire ("task_completed").
 std::string_view to_string(event_type x) noexcept;
 bool from_string(std::string_view in, event_type& out) noexcept;
 
+struct alert;
+struct metrics_snapshot;
+
 /// One change. Task events carry a snapshot of the task, agent events one of the agent (for
-/// agent_removed only the id is known).
+/// agent_removed only the id is known), monitor events the snapshot or the alert.
 struct hive_event {
   event_type type = event_type::task_created;
   timestamp_ms at = 0;
   std::shared_ptr<const task_record> task;
   std::shared_ptr<const agent_record> agent;
+  std::shared_ptr<const metrics_snapshot> snapshot; ///< metrics_snapshot
+  std::shared_ptr<const alert> alert_info; ///< alert_raised, alert_resolved
   std::string agent_id; ///< agent_removed, task_assigned
   std::string detail;   ///< e.g. why an attempt failed and when it is retried
 };

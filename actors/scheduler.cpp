@@ -50,6 +50,8 @@ void on_status(scheduler_actor* self, status_msg& msg) {
   out.now = st.ctx->now();
   out.store = std::string{st.ctx->db->name()};
   out.task_types = st.ctx->executors->names();
+  for (size_t i = 0; i < status_windows_secs.size(); ++i)
+    out.activity[i] = st.ctx->activity->window(status_windows_secs[i], out.now);
   msg.reply(std::move(out));
 }
 

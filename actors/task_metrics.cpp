@@ -12,6 +12,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "actors/alerts.hpp"
 #include "actors/engine.hpp"
 #include "actors/event_bus.hpp"
 
@@ -106,7 +107,24 @@ struct task_metrics::impl {
                  .Name("hive_agent_restarts_total")
                  .Help("Agent actors restarted after a crash since start (refreshed at scrape).")
                  .Register(reg)
-                 .Add({})) {
+                 .Add({})),
+      alerts_raised(prometheus::BuildCounter()
+                      .Name("hive_alerts_raised_total")
+                      .Help("Alerts raised, by alert and severity.")
+                      .Register(reg)),
+      alerts_active(prometheus::BuildGauge()
+                      .Name("hive_alerts_active")
+                      .Help("Alerts raised and not yet resolved, by alert and severity.")
+                      .Register(reg)) {
+    for (int k = 0; k < alert_kind_count; ++k) {
+      for (int sev = 0; sev < 2; ++sev) {
+        prometheus::Labels labels{{"alert", std::string{to_string(static_cast<alert_kind>(k))}},
+                                  {"severity",
+                                   std::string{to_string(static_cast<alert_severity>(sev))}}};
+        raised[k * 2 + sev] = &alerts_raised.Add(labels);
+        active[k * 2 + sev] = &alerts_active.Add(labels);
+      }
+    }
     for (int lvl = 0; lvl < priority_levels; ++lvl) {
       auto name = std::string{to_string(static_cast<priority>(lvl))};
       depth[lvl] = &queue_depth.Add({{"priority", name}});
@@ -141,6 +159,10 @@ struct task_metrics::impl {
   prometheus::Counter& restarts;
   std::array<prometheus::Gauge*, priority_levels> depth{};
   std::array<prometheus::Gauge*, agent_state_count> by_state{};
+  prometheus::Family<prometheus::Counter>& alerts_raised;
+  prometheus::Family<prometheus::Gauge>& alerts_active;
+  std::array<prometheus::Counter*, alert_kind_count * 2> raised{}; ///< by kind * 2 + severity
+  std::array<prometheus::Gauge*, alert_kind_count * 2> active{};
 
   std::mutex mtx; ///< guards types
   std::unordered_map<std::string, per_type> types;
@@ -150,8 +172,19 @@ struct task_metrics::impl {
 namespace {
 
 void apply(task_metrics::impl& m, const hive_event& ev) {
+  if (ev.alert_info) {
+    auto i = static_cast<size_t>(ev.alert_info->kind) * 2
+             + static_cast<size_t>(ev.alert_info->severity);
+    if (ev.type == event_type::alert_raised) {
+      m.raised[i]->Increment();
+      m.active[i]->Increment();
+    } else if (ev.type == event_type::alert_resolved) {
+      m.active[i]->Decrement();
+    }
+    return;
+  }
   if (!ev.task)
-    return; // an agent event
+    return; // an agent or snapshot event
   const auto& t = *ev.task;
   switch (ev.type) {
     case event_type::task_created:

@@ -15,7 +15,7 @@ struct hive_event;
 struct hive_status;
 
 /// Registers the hive_task*, hive_queue_depth, hive_agents, hive_live_task_actors,
-/// hive_tasks_running and hive_agent_restarts_total families in `registry`, which must outlive
+/// hive_tasks_running, hive_agent_restarts_total and hive_alerts_* families in `registry`, which must outlive
 /// this object and every bus it subscribes to. Thread-safe: events come from actor threads.
 class task_metrics {
 public:

@@ -12,6 +12,7 @@
 #include "net/error_mapping.hpp"
 #include "net/http_metrics.hpp"
 #include "net/json_codec.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/metrics.hpp"
 
 namespace hive::net {
@@ -59,16 +60,19 @@ enum class route : uint8_t {
   agents,
   agent,
   hive_status,
+  metrics_history,
+  alerts,
   unmatched,
 };
 
-constexpr std::array<const char*, 13> route_patterns{
+constexpr std::array<const char*, 15> route_patterns{
   "/health",           "/ready",
   "/metrics",          "/api/tasks",
   "/api/tasks/batch",  "/api/tasks/{id}",
   "/api/tasks/{id}/events", "/api/tasks/{id}/cancel",
   "/api/tasks/{id}/retry",  "/api/agents",
   "/api/agents/{id}",  "/api/hive/status",
+  "/metrics/history",  "/api/alerts",
   "unmatched"};
 
 /// Which route a path takes, whatever the method.
@@ -80,6 +84,8 @@ route match(const std::vector<std::string_view>& parts) {
     return route::ready;
   if (n == 1 && parts[0] == "metrics")
     return route::metrics;
+  if (n == 2 && parts[0] == "metrics" && parts[1] == "history")
+    return route::metrics_history;
   if (n < 2 || parts[0] != "api")
     return route::unmatched;
   if (parts[1] == "tasks") {
@@ -104,6 +110,8 @@ route match(const std::vector<std::string_view>& parts) {
   }
   if (n == 3 && parts[1] == "hive" && parts[2] == "status")
     return route::hive_status;
+  if (n == 2 && parts[1] == "alerts")
+    return route::alerts;
   return route::unmatched;
 }
 
@@ -311,6 +319,14 @@ public:
         if (allow({"GET"}))
           core_.status(c.answer<actors::hive_status>(200, encode_status));
         return;
+      case route::metrics_history:
+        if (allow({"GET"}))
+          metrics_history(c);
+        return;
+      case route::alerts:
+        if (allow({"GET"}))
+          c.respond(json(200, encode_alerts(core_.active_alerts(), core_.recent_alerts())));
+        return;
       case route::unmatched:
         break;
     }
@@ -335,6 +351,46 @@ private:
       opts_.refresh_metrics(std::move(render));
     else
       render();
+  }
+
+  /// GET /metrics/history?time_range=1h&metrics=a,b (defaults: 1h, every metric).
+  void metrics_history(const call& c) {
+    history_view view;
+    view.interval_secs = core_.monitor_config().interval_secs;
+    view.range_secs = 3600;
+    if (const auto* v = c.req.query_param("time_range")) {
+      auto secs = decode_duration(*v, "time_range");
+      if (!secs)
+        return c.fail(secs.err());
+      view.range_secs = *secs;
+    }
+    if (const auto* v = c.req.query_param("metrics"); v != nullptr && !v->empty()) {
+      std::string_view rest{*v};
+      while (!rest.empty()) {
+        auto comma = rest.find(',');
+        auto name = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        actors::metric m{};
+        if (!actors::from_string(name, m)) {
+          std::string known;
+          for (int i = 0; i < actors::metric_count; ++i)
+            known += (i ? ", " : "") + std::string{actors::to_string(static_cast<actors::metric>(i))};
+          return c.fail(make_error(errc::invalid_field,
+                                   "metrics names unknown metric '" + std::string{name}
+                                     + "'; known: " + known,
+                                   "metrics"));
+        }
+        if (std::find(view.metrics.begin(), view.metrics.end(), m) == view.metrics.end())
+          view.metrics.push_back(m);
+      }
+    } else {
+      for (int i = 0; i < actors::metric_count; ++i)
+        view.metrics.push_back(static_cast<actors::metric>(i));
+    }
+    auto now = runtime::system_clock::instance().now();
+    auto since = now - static_cast<timestamp_ms>(std::min<uint64_t>(view.range_secs, 1ull << 40) * 1000);
+    view.points = core_.metrics_history(since);
+    c.respond(json(200, encode_history(view)));
   }
 
   void ready(const call& c) {

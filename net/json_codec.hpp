@@ -41,6 +41,25 @@ std::string encode_agents(const std::vector<agent_record>& agents);
 std::string encode_events(const std::vector<task_event>& events);
 std::string encode_status(const actors::hive_status& status);
 
+/// A `metrics_snapshot` event's data: every metric by name, plus `ts`.
+std::string encode_snapshot(const actors::metrics_snapshot& snap);
+std::string encode_alert(const actors::alert& a);
+/// GET /api/alerts: `{"active":[...],"recent":[...]}`.
+std::string encode_alerts(const std::vector<actors::alert>& active,
+                          const std::vector<actors::alert>& recent);
+
+/// What GET /metrics/history shows.
+struct history_view {
+  uint32_t interval_secs = 0;
+  uint64_t range_secs = 0;
+  std::vector<actors::metric> metrics; ///< the columns asked for
+  std::vector<actors::metrics_snapshot> points;
+};
+std::string encode_history(const history_view& h);
+
+/// Parses a duration such as "90s", "15m", "1h", "7d" (or plain seconds) into seconds.
+result<uint64_t> decode_duration(std::string_view text, std::string_view field);
+
 /// ISO 8601 UTC with milliseconds ("2026-11-27T17:00:00.123Z").
 std::string format_time(timestamp_ms at);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -408,6 +409,46 @@ result<agent_patch> decode_agent_patch(std::string_view body, const codec_limits
       return bad_field(std::string{key}, "cannot be changed");
   }
   return patch;
+}
+
+} // namespace hive::net
+
+namespace hive::net {
+
+result<uint64_t> decode_duration(std::string_view text, std::string_view field) {
+  auto bad = [&] {
+    return make_error(errc::invalid_field,
+                      std::string{field} + " must be a duration such as 90s, 15m, 1h or 7d, got '"
+                        + std::string{text} + "'",
+                      std::string{field});
+  };
+  if (text.empty() || text.size() > 12)
+    return bad();
+  uint64_t unit = 1;
+  switch (text.back()) {
+    case 's':
+      text.remove_suffix(1);
+      break;
+    case 'm':
+      unit = 60;
+      text.remove_suffix(1);
+      break;
+    case 'h':
+      unit = 3600;
+      text.remove_suffix(1);
+      break;
+    case 'd':
+      unit = 86400;
+      text.remove_suffix(1);
+      break;
+    default:
+      break;
+  }
+  uint64_t n = 0;
+  auto res = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || res.ec != std::errc{} || res.ptr != text.data() + text.size() || n == 0)
+    return bad();
+  return n * unit;
 }
 
 } // namespace hive::net

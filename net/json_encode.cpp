@@ -1,6 +1,7 @@
 // Encoding core structs as the HTTP API's JSON (RapidJSON writer, no DOM).
 #include "net/json_codec.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -43,6 +44,44 @@ void put_raw(writer& w, const char* key, const std::string& json, rapidjson::Typ
     w.Null();
   else
     w.RawValue(json.c_str(), json.size(), type);
+}
+
+/// Rounded to 3 decimals: enough for rates, percentages and milliseconds.
+void put_number(writer& w, const char* key, double v) {
+  w.Key(key);
+  if (!std::isfinite(v))
+    v = 0;
+  w.Double(std::round(v * 1000.0) / 1000.0);
+}
+
+void write_latency(writer& w, const actors::latency_summary& l) {
+  w.StartObject();
+  w.Key("count");
+  w.Uint64(l.count);
+  put_number(w, "mean", l.mean_ms);
+  put_number(w, "p50", l.p50_ms);
+  put_number(w, "p90", l.p90_ms);
+  put_number(w, "p95", l.p95_ms);
+  put_number(w, "p99", l.p99_ms);
+  w.EndObject();
+}
+
+/// "1m", "5m", "15m".
+std::string window_name(uint32_t secs) {
+  return secs % 60 == 0 ? std::to_string(secs / 60) + "m" : std::to_string(secs) + "s";
+}
+
+void write_alert(writer& w, const actors::alert& a) {
+  w.StartObject();
+  put(w, "id", a.id);
+  put(w, "name", actors::to_string(a.kind));
+  put(w, "severity", actors::to_string(a.severity));
+  put_number(w, "value", a.value);
+  put_number(w, "threshold", a.threshold);
+  put(w, "message", a.message);
+  put_time(w, "raised_at", a.raised_at);
+  put_time(w, "resolved_at", a.resolved_at);
+  w.EndObject();
 }
 
 void write_task(writer& w, const task_record& t) {
@@ -226,10 +265,134 @@ std::string encode_status(const actors::hive_status& s) {
   w.Key("uptime_secs");
   w.Double(static_cast<double>(s.now - s.started_at) / 1000.0);
   put(w, "store", s.store);
+  // Throughput and latency over the last 1, 5 and 15 minutes.
+  w.Key("throughput");
+  w.StartObject();
+  for (const auto& win : s.activity) {
+    auto name = window_name(actors::status_windows_secs[&win - s.activity.data()]);
+    w.Key(name.c_str());
+    w.StartObject();
+    w.Key("window_secs");
+    w.Uint(win.secs);
+    put_number(w, "submitted_per_sec", win.submitted_per_sec);
+    put_number(w, "completed_per_sec", win.completed_per_sec);
+    put_number(w, "failed_per_sec", win.failed_per_sec);
+    w.Key("submitted");
+    w.Uint64(win.submitted);
+    w.Key("completed");
+    w.Uint64(win.completed);
+    w.Key("failed");
+    w.Uint64(win.failed);
+    w.Key("cancelled");
+    w.Uint64(win.cancelled);
+    w.EndObject();
+  }
+  w.EndObject();
+  w.Key("latency_ms");
+  w.StartObject();
+  for (size_t i = 0; i < s.activity.size(); ++i) {
+    auto name = window_name(actors::status_windows_secs[i]);
+    w.Key(name.c_str());
+    write_latency(w, s.activity[i].latency);
+  }
+  w.EndObject();
+  w.Key("run_time_ms");
+  w.StartObject();
+  for (size_t i = 0; i < s.activity.size(); ++i) {
+    auto name = window_name(actors::status_windows_secs[i]);
+    w.Key(name.c_str());
+    write_latency(w, s.activity[i].run_time);
+  }
+  w.EndObject();
+  w.Key("resources");
+  if (s.resources) {
+    w.StartObject();
+    put_number(w, "cpu_percent", s.resources->cpu_percent);
+    put_number(w, "memory_percent", s.resources->memory_percent);
+    put_number(w, "resident_memory_bytes", s.resources->resident_bytes);
+    put_number(w, "memory_limit_bytes", s.resources->memory_limit_bytes);
+    put_number(w, "open_fds", s.resources->open_fds);
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  w.Key("alerts");
+  w.StartArray();
+  for (const auto& a : s.alerts)
+    write_alert(w, a);
+  w.EndArray();
   w.Key("task_types");
   w.StartArray();
   for (const auto& t : s.task_types)
     w.String(t.c_str(), static_cast<rapidjson::SizeType>(t.size()));
+  w.EndArray();
+  w.EndObject();
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+std::string encode_snapshot(const actors::metrics_snapshot& snap) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  w.StartObject();
+  put_time(w, "ts", snap.at);
+  for (int i = 0; i < actors::metric_count; ++i) {
+    auto name = actors::to_string(static_cast<actors::metric>(i));
+    put_number(w, name.data(), snap.values[static_cast<size_t>(i)]);
+  }
+  w.EndObject();
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+std::string encode_alert(const actors::alert& a) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  write_alert(w, a);
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+std::string encode_alerts(const std::vector<actors::alert>& active,
+                          const std::vector<actors::alert>& recent) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  w.StartObject();
+  w.Key("active");
+  w.StartArray();
+  for (const auto& a : active)
+    write_alert(w, a);
+  w.EndArray();
+  w.Key("recent");
+  w.StartArray();
+  for (const auto& a : recent)
+    write_alert(w, a);
+  w.EndArray();
+  w.EndObject();
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+std::string encode_history(const history_view& h) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  w.StartObject();
+  w.Key("interval_secs");
+  w.Uint(h.interval_secs);
+  w.Key("time_range_secs");
+  w.Uint64(h.range_secs);
+  w.Key("metrics");
+  w.StartArray();
+  for (auto m : h.metrics) {
+    auto name = actors::to_string(m);
+    w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+  }
+  w.EndArray();
+  w.Key("points");
+  w.StartArray();
+  for (const auto& snap : h.points) {
+    w.StartObject();
+    put_time(w, "ts", snap.at);
+    for (auto m : h.metrics)
+      put_number(w, actors::to_string(m).data(), snap[m]);
+    w.EndObject();
+  }
   w.EndArray();
   w.EndObject();
   return std::string{buf.GetString(), buf.GetSize()};

@@ -27,6 +27,14 @@ std::string event_data(const actors::hive_event& ev) {
     auto json = encode_agent(*ev.agent);
     w.Key("agent");
     w.RawValue(json.c_str(), json.size(), rapidjson::kObjectType);
+  } else if (ev.snapshot) {
+    auto json = encode_snapshot(*ev.snapshot);
+    w.Key("snapshot");
+    w.RawValue(json.c_str(), json.size(), rapidjson::kObjectType);
+  } else if (ev.alert_info) {
+    auto json = encode_alert(*ev.alert_info);
+    w.Key("alert");
+    w.RawValue(json.c_str(), json.size(), rapidjson::kObjectType);
   }
   if (!ev.agent_id.empty()) {
     w.Key("agent_id");
@@ -69,7 +77,7 @@ void ws_hub::impl::add(const std::shared_ptr<internal::ws_session>& session) {
 
 void ws_hub::impl::fan_out(const actors::hive_event& ev) {
   std::vector<std::shared_ptr<internal::ws_session>> targets;
-  internal::ws_event_key key{ev.type};
+  internal::ws_event_key key{ev.type, nullptr, nullptr, std::nullopt};
   if (ev.task) {
     key.task_type = &ev.task->type;
     key.task_priority = ev.task->priority;

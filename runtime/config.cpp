@@ -2,12 +2,15 @@
 #include "runtime/config.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cassert>
 #include <cctype>
 #include <charconv>
 #include <fstream>
 #include <functional>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 extern char** environ;
 
@@ -146,6 +149,38 @@ const std::vector<setting_row>& table() {
      uint_setting(1, 10'000'000, [](config& c, uint64_t v) { c.performance.max_agents = v; })},
     {{"performance", "cache_size_mb", "4", "page cache of the store's writer, in MiB"},
      uint_setting(1, 65536, [](config& c, uint64_t v) { c.performance.cache_size_mb = v; })},
+    {{"performance", "cpu_warning_threshold", "70",
+      "alert when this process uses this percent of its CPUs"},
+     uint_setting(1, 100, [](config& c, uint64_t v) { c.performance.cpu_warning_threshold = v; })},
+    {{"performance", "cpu_critical_threshold", "90", "critical CPU alert, in percent"},
+     uint_setting(1, 100, [](config& c, uint64_t v) { c.performance.cpu_critical_threshold = v; })},
+    {{"performance", "memory_warning_threshold", "80",
+      "alert when resident memory reaches this percent of the memory limit"},
+     uint_setting(1, 100,
+                  [](config& c, uint64_t v) { c.performance.memory_warning_threshold = v; })},
+    {{"performance", "memory_critical_threshold", "95", "critical memory alert, in percent"},
+     uint_setting(1, 100,
+                  [](config& c, uint64_t v) { c.performance.memory_critical_threshold = v; })},
+    {{"performance", "queue_warning_threshold", "80",
+      "alert when unfinished tasks reach this percent of tasks.queue_max"},
+     uint_setting(1, 100,
+                  [](config& c, uint64_t v) { c.performance.queue_warning_threshold = v; })},
+    {{"performance", "queue_critical_threshold", "95", "critical queue alert, in percent"},
+     uint_setting(1, 100,
+                  [](config& c, uint64_t v) { c.performance.queue_critical_threshold = v; })},
+    {{"performance", "failure_rate_warning_threshold", "10",
+      "alert when this percent of the tasks finished in 5 minutes failed (20 tasks at least)"},
+     uint_setting(1, 100, [](config& c, uint64_t v) {
+       c.performance.failure_rate_warning_threshold = v;
+     })},
+    {{"performance", "failure_rate_critical_threshold", "25",
+      "critical failure-rate alert, in percent"},
+     uint_setting(1, 100, [](config& c, uint64_t v) {
+       c.performance.failure_rate_critical_threshold = v;
+     })},
+    {{"performance", "alert_hysteresis", "5",
+      "an alert resolves once its value is this many points below the threshold"},
+     uint_setting(0, 50, [](config& c, uint64_t v) { c.performance.alert_hysteresis = v; })},
     {{"tasks", "queue_max", "100000", "unfinished tasks at most; beyond it 503 + Retry-After"},
      uint_setting(1, 100'000'000, [](config& c, uint64_t v) { c.tasks.queue_max = v; })},
     {{"tasks", "default_timeout_ms", "30000", "run time limit of a task that sets none"},
@@ -195,6 +230,12 @@ const std::vector<setting_row>& table() {
     {{"metrics", "enabled", "true",
       "serve GET /metrics and count requests, tasks and commits (false: 404, no counting)"},
      bool_setting([](config& c, bool v) { c.metrics.enabled = v; })},
+    {{"metrics", "history_interval_secs", "10",
+      "seconds between metrics snapshots (history, alerts, metrics_snapshot events)"},
+     uint_setting(1, 3600, [](config& c, uint64_t v) { c.metrics.history_interval_secs = v; })},
+    {{"metrics", "history_retention", "8640",
+      "snapshots kept for GET /metrics/history (8640 at 10 s: 24 hours)"},
+     uint_setting(1, 1'000'000, [](config& c, uint64_t v) { c.metrics.history_retention = v; })},
   };
   return rows;
 }
@@ -370,6 +411,23 @@ result<config> load_config(const config_sources& sources) {
                       "invalid setting HIVE_TASKS__RETRY_BASE_MS: larger than "
                       "HIVE_TASKS__RETRY_MAX_MS",
                       "tasks.retry_base_ms");
+  // Each warning threshold must lie below its critical one.
+  const auto& p = cfg.performance;
+  const std::array<std::tuple<const char*, uint32_t, uint32_t>, 4> pairs{{
+    {"cpu", p.cpu_warning_threshold, p.cpu_critical_threshold},
+    {"memory", p.memory_warning_threshold, p.memory_critical_threshold},
+    {"queue", p.queue_warning_threshold, p.queue_critical_threshold},
+    {"failure_rate", p.failure_rate_warning_threshold, p.failure_rate_critical_threshold},
+  }};
+  for (const auto& [name, warning, critical] : pairs) {
+    if (warning > critical) {
+      auto key = std::string{name} + "_warning_threshold";
+      return make_error(errc::invalid_field,
+                        "invalid setting HIVE_PERFORMANCE__" + upper(key) + ": larger than HIVE_PERFORMANCE__"
+                          + upper(std::string{name} + "_critical_threshold"),
+                        "performance." + key);
+    }
+  }
   return cfg;
 }
 

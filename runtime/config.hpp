@@ -27,6 +27,16 @@ struct performance_config {
   uint32_t async_tasks_max = 0; ///< bound on live task actors
   uint32_t max_agents = 0;
   uint32_t cache_size_mb = 0; ///< the store's page cache
+  // Alert thresholds, in percent.
+  uint32_t cpu_warning_threshold = 0;
+  uint32_t cpu_critical_threshold = 0;
+  uint32_t memory_warning_threshold = 0;
+  uint32_t memory_critical_threshold = 0;
+  uint32_t queue_warning_threshold = 0; ///< of tasks.queue_max
+  uint32_t queue_critical_threshold = 0;
+  uint32_t failure_rate_warning_threshold = 0;
+  uint32_t failure_rate_critical_threshold = 0;
+  uint32_t alert_hysteresis = 0; ///< percentage points below a threshold to resolve
 };
 
 struct tasks_config {
@@ -47,6 +57,8 @@ struct database_config {
 
 struct metrics_config {
   bool enabled = true; ///< false: no instrumentation runs and GET /metrics answers 404
+  uint32_t history_interval_secs = 0; ///< between snapshots (history, alerts, WS)
+  uint32_t history_retention = 0;     ///< snapshots kept
 };
 
 struct websocket_config {

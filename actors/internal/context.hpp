@@ -7,6 +7,7 @@
 #include "actors/event_bus.hpp"
 #include "actors/executor.hpp"
 #include "actors/routing.hpp"
+#include "actors/task_activity.hpp"
 #include "actors/task_lifecycle.hpp"
 #include "persistence/store.hpp"
 #include "persistence/write_behind.hpp"
@@ -43,12 +44,15 @@ struct core_context {
   std::unique_ptr<agent_scorer> scorer;
   retry_policy retry{200, 30000};
   event_bus events;
+  std::unique_ptr<task_activity> activity; ///< rolling rates and latencies, fed by publish()
 
   timestamp_ms now() const noexcept { return clock->now(); }
 
-  /// Publishes a task event with a snapshot of `task` (only when someone listens).
+  /// Counts a task event in `activity` and publishes it with a snapshot of `task` (only when
+  /// someone listens).
   void publish(event_type type, const task_record& task, std::string detail = {},
                std::string agent_id = {}) const {
+    activity->record(type, task, now());
     if (!events.has_subscribers())
       return;
     hive_event ev;

@@ -136,3 +136,28 @@ TEST(Config, MetricsAreOnByDefaultAndCanBeSwitchedOff) {
   EXPECT_NE(cfg.err().message.find("HIVE_METRICS__ENABLED"), std::string::npos)
     << cfg.err().message;
 }
+
+TEST(Config, AlertThresholdsAndHistory) {
+  auto d = default_config();
+  EXPECT_EQ(d.performance.cpu_warning_threshold, 70u);
+  EXPECT_EQ(d.performance.cpu_critical_threshold, 90u);
+  EXPECT_EQ(d.performance.memory_warning_threshold, 80u);
+  EXPECT_EQ(d.performance.memory_critical_threshold, 95u);
+  EXPECT_EQ(d.metrics.history_interval_secs, 10u);
+  config_sources src;
+  src.environment = {"HIVE_PERFORMANCE__CPU_WARNING_THRESHOLD=50",
+                     "HIVE_METRICS__HISTORY_RETENTION=60"};
+  auto cfg = load_config(src);
+  ASSERT_TRUE(cfg.ok()) << cfg.err().message;
+  EXPECT_EQ(cfg->performance.cpu_warning_threshold, 50u);
+  EXPECT_EQ(cfg->metrics.history_retention, 60u);
+  // A warning above its critical threshold is refused, naming the setting.
+  src.environment = {"HIVE_PERFORMANCE__MEMORY_WARNING_THRESHOLD=99"};
+  cfg = load_config(src);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.err().message.find("HIVE_PERFORMANCE__MEMORY_WARNING_THRESHOLD"),
+            std::string::npos)
+    << cfg.err().message;
+  src.environment = {"HIVE_PERFORMANCE__CPU_CRITICAL_THRESHOLD=101"};
+  EXPECT_FALSE(load_config(src).ok());
+}
