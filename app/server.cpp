@@ -95,6 +95,10 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   http_opts.request_timeout_secs = cfg.server.request_timeout_secs;
   http_opts.max_body_bytes = cfg.server.max_body_bytes;
   http_opts.io_threads = cfg.server.io_threads;
+  using access_log = net::http_server_options::access_log;
+  http_opts.access = cfg.log.access == "all"    ? access_log::all
+                     : cfg.log.access == "off" ? access_log::off
+                                               : access_log::errors;
   // GET /ws: the live event stream.
   net::ws_options ws_opts;
   ws_opts.max_connections = cfg.websocket.max_connections;

@@ -20,6 +20,8 @@ struct http_server_options {
   uint32_t request_timeout_secs = 30;
   uint64_t max_body_bytes = 1 << 20;
   uint32_t io_threads = 1;
+  /// Which requests get an access log line (info; warn for 5xx) with their request id.
+  enum class access_log : unsigned char { off, errors, all } access = access_log::errors;
   /// Takes over `GET /ws` upgrade requests; without it they reach the handler like any other.
   std::shared_ptr<ws_hub> websocket;
 };

@@ -227,6 +227,11 @@ const std::vector<setting_row>& table() {
                     [](config& c, std::string v) { c.log.level = v; })},
     {{"log", "format", "text", "text or json (one object per line)"},
      choice_setting({"text", "json"}, [](config& c, std::string v) { c.log.format = v; })},
+    {{"log", "access", "errors",
+      "HTTP access lines (method, target, status, duration, request_id): off, errors (status "
+      ">= 400) or all"},
+     choice_setting({"off", "errors", "all"},
+                    [](config& c, std::string v) { c.log.access = v; })},
     {{"metrics", "enabled", "true",
       "serve GET /metrics and count requests, tasks and commits (false: 404, no counting)"},
      bool_setting([](config& c, bool v) { c.metrics.enabled = v; })},

@@ -72,6 +72,7 @@ struct websocket_config {
 struct log_config {
   std::string level;  ///< debug, info, warn, error
   std::string format; ///< text or json
+  std::string access; ///< which HTTP requests get an access line: off, errors (>= 400), all
 };
 
 /// Every setting of a running Hive. Built only by `load_config` (or `default_config`).

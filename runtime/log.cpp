@@ -2,6 +2,7 @@
 #include "runtime/log.hpp"
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
@@ -49,6 +50,20 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+/// Whole numbers without a fraction, others with up to 3 decimals.
+void append_number(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  if (v == static_cast<double>(static_cast<long long>(v)) && v > -1e15 && v < 1e15)
+    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+  else
+    std::snprintf(buf, sizeof buf, "%.3f", v);
+  out += buf;
+}
+
 std::string timestamp() {
   return format_utc(system_clock::instance().now());
 }
@@ -71,11 +86,12 @@ bool log_enabled(log_level level) noexcept {
   return static_cast<int>(level) >= min_level.load(std::memory_order_relaxed);
 }
 
-void log(log_level level, std::string_view component, std::string_view message) {
+void log(log_level level, std::string_view component, std::string_view message,
+         std::initializer_list<log_field> fields) {
   if (!log_enabled(level))
     return;
   std::string line;
-  line.reserve(64 + message.size());
+  line.reserve(64 + message.size() + fields.size() * 32);
   if (json_format) {
     line += "{\"ts\":\"" + timestamp() + "\",\"level\":\"";
     line += name(level);
@@ -83,6 +99,15 @@ void log(log_level level, std::string_view component, std::string_view message) 
     append_json_string(line, component);
     line += ",\"msg\":";
     append_json_string(line, message);
+    for (const auto& f : fields) {
+      line += ',';
+      append_json_string(line, f.key);
+      line += ':';
+      if (f.is_number)
+        append_number(line, f.number);
+      else
+        append_json_string(line, f.text);
+    }
     line += "}\n";
   } else {
     line += timestamp();
@@ -92,6 +117,17 @@ void log(log_level level, std::string_view component, std::string_view message) 
     line += component;
     line += "] ";
     line += message;
+    for (const auto& f : fields) {
+      line += ' ';
+      line += f.key;
+      line += '=';
+      if (f.is_number)
+        append_number(line, f.number);
+      else if (f.text.empty() || f.text.find_first_of(" \"=") != std::string_view::npos)
+        append_json_string(line, f.text); // quoted, so the line still splits on spaces
+      else
+        line += f.text;
+    }
     line += '\n';
   }
   std::lock_guard<std::mutex> guard{out_mtx};

@@ -272,6 +272,10 @@ void http_session::on_request() {
     request.request_id = make_request_id();
   request_id_ = request.request_id;
   request.body = std::move(msg.body());
+  if (state_->opts.access != http_server_options::access_log::off) {
+    access_method_ = request.method;
+    access_target_ = request.target;
+  }
 
   // The deadline set when the request started arriving keeps running through the handler.
   phase_ = phase::handling;
@@ -283,10 +287,12 @@ void http_session::on_request() {
   try {
     state_->handler(std::move(request), std::move(respond_once));
   } catch (const std::exception& e) {
-    runtime::log_error("http", std::string("handler threw: ") + e.what());
+    runtime::log(runtime::log_level::error, "http", std::string("handler threw: ") + e.what(),
+                 {{"request_id", request_id_}});
     answer_internal_error(generation);
   } catch (...) {
-    runtime::log_error("http", "handler threw a non-exception");
+    runtime::log(runtime::log_level::error, "http", "handler threw a non-exception",
+                 {{"request_id", request_id_}});
     answer_internal_error(generation);
   }
 }
@@ -306,7 +312,9 @@ void http_session::on_response(uint64_t generation, http_response response) {
 void http_session::write(http_response response, bool keep_alive) {
   unsigned status = response.status;
   if (status < 200 || status > 999) {
-    runtime::log_error("http", "handler answered status " + std::to_string(status));
+    runtime::log(runtime::log_level::error, "http",
+                 "handler answered status " + std::to_string(status),
+                 {{"request_id", request_id_}});
     response = error_response(make_error(errc::internal, "internal error"), request_id_);
     status = response.status;
   }
@@ -366,10 +374,37 @@ void http_session::write(http_response response, bool keep_alive) {
   if (!bodyless && !request_is_head_)
     out += response.body;
 
+  log_access(status, response.body.size());
   phase_ = phase::writing;
   asio::async_write(stream_, asio::buffer(out_),
                     beast::bind_front_handler(&http_session::on_write, shared_from_this(),
                                               keep_alive));
+}
+
+void http_session::log_access(unsigned status, std::size_t body_bytes) {
+  using mode = http_server_options::access_log;
+  auto wanted = state_->opts.access;
+  if (wanted == mode::off || (wanted == mode::errors && status < 400))
+    return;
+  auto level = status >= 500 ? runtime::log_level::warn : runtime::log_level::info;
+  if (!runtime::log_enabled(level))
+    return;
+  double ms = 0;
+  if (request_started_ != clock::time_point{})
+    ms = std::chrono::duration<double, std::milli>(clock::now() - request_started_).count();
+  beast::error_code ec;
+  auto peer = stream_.socket().remote_endpoint(ec);
+  auto peer_text = ec ? std::string{"-"} : peer.address().to_string();
+  std::string method = access_method_.empty() ? "-" : access_method_;
+  std::string target = access_target_.empty() ? "-" : access_target_;
+  runtime::log(level, "http.access", method + " " + target + " " + std::to_string(status),
+               {{"request_id", request_id_},
+                {"method", method},
+                {"target", target},
+                {"status", static_cast<double>(status)},
+                {"duration_ms", ms},
+                {"bytes", static_cast<double>(body_bytes)},
+                {"peer", peer_text}});
 }
 
 void http_session::write_error(errc code, std::string message) {
@@ -444,6 +479,11 @@ void http_session::close() {
 void http_session::enter(phase next, clock::duration budget) {
   phase_ = next;
   auto now = clock::now();
+  if (next == phase::reading) {
+    request_started_ = now;
+    access_method_.clear();
+    access_target_.clear();
+  }
   deadline_ = now + budget;
   arm_timer(now);
 }

@@ -80,6 +80,8 @@ private:
   void arm_timer(clock::time_point now);
   void on_timer(boost::beast::error_code ec);
   void on_deadline();
+  /// Writes the access line of the request being answered, if the settings want one.
+  void log_access(unsigned status, std::size_t body_bytes);
 
   std::shared_ptr<server_state> state_;
   boost::beast::tcp_stream stream_;
@@ -88,6 +90,9 @@ private:
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::string out_; ///< the serialised response being written
   std::string request_id_; ///< of the request being answered, echoed as X-Request-Id
+  std::string access_method_; ///< of the request being answered, kept only for access logs
+  std::string access_target_;
+  clock::time_point request_started_{}; ///< first byte of the request being answered
   unsigned request_version_ = 11;
 
   phase phase_ = phase::idle;

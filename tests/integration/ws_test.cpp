@@ -202,8 +202,9 @@ TEST_F(WebSocket, ALaggingClientIsToldWhatItMissed) {
   uint64_t missed = 0;
   while (auto msg = c.read(std::chrono::seconds(1))) { // ends when the stream goes quiet
     auto doc = parse_json(*msg);
-    if (last_seq != 0)
+    if (last_seq != 0) {
       EXPECT_EQ(doc["seq"].GetUint64(), last_seq + 1) << "no gaps: drops are reported instead";
+    }
     last_seq = doc["seq"].GetUint64();
     if (str(doc, "type") == "lagged")
       missed += doc["data"]["missed"].GetUint64();
