@@ -2,6 +2,7 @@
 #include "net/internal/ws_session.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -140,7 +141,6 @@ void ws_session::start(http::request<http::string_body> req) {
 void ws_session::on_accept(beast::error_code ec) {
   if (ec)
     return close();
-  ws_.text(true);
   hub_->internals().add(shared_from_this());
   // First message: where the hive stands.
   auto self = shared_from_this();
@@ -160,28 +160,53 @@ bool ws_session::wants(const ws_event_key& key) const {
 }
 
 void ws_session::offer(std::string_view type, std::shared_ptr<const std::string> data) {
-  asio::post(ws_.get_executor(),
-             [self = shared_from_this(), type = std::string{type}, data = std::move(data)] {
-               self->push(type, *data, false);
-             });
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> guard{inbox_mtx_};
+    if (inbox_.size() >= hub_->internals().opts.send_queue_max) {
+      ++inbox_missed_; // the strand is far behind: as good as a full send queue
+      return;
+    }
+    inbox_.push_back(offered{type, std::move(data)});
+    first = inbox_.size() == 1;
+  }
+  // One post per burst: the drain takes whatever piled up meanwhile.
+  if (first)
+    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->drain_inbox(); });
 }
 
-void ws_session::push(std::string type, const std::string& data, bool control,
-                      const std::string& correlation_id) {
+void ws_session::drain_inbox() {
+  uint64_t missed = 0;
+  {
+    std::lock_guard<std::mutex> guard{inbox_mtx_};
+    draining_.swap(inbox_);
+    missed = std::exchange(inbox_missed_, 0);
+  }
+  for (auto& ev : draining_)
+    push(ev.type, *ev.data, false);
+  draining_.clear();
+  if (missed > 0)
+    count_missed(missed);
+}
+
+void ws_session::count_missed(uint64_t n) {
   if (closed_)
     return;
   auto& hub = hub_->internals();
-  if (!control && queue_.size() >= hub.opts.send_queue_max) {
-    // The client cannot keep up: drop, count, and give up on it if it stays behind.
-    ++missed_;
-    ++missed_total_;
-    hub.dropped.fetch_add(1, std::memory_order_relaxed);
-    if (missed_ > hub.opts.drop_after_missed) {
-      hub.clients_dropped.fetch_add(1, std::memory_order_relaxed);
-      close(true);
-    }
+  missed_ += n;
+  missed_total_ += n;
+  hub.dropped.fetch_add(n, std::memory_order_relaxed);
+  if (missed_ > hub.opts.drop_after_missed) {
+    hub.clients_dropped.fetch_add(1, std::memory_order_relaxed);
+    close(true);
     return;
   }
+  if (!writing_ && queue_.empty())
+    write_next(); // nothing queued: the lagged notice goes out now
+}
+
+std::string ws_session::envelope(std::string_view type, const std::string& data,
+                                 const std::string& correlation_id) {
   std::string msg;
   msg.reserve(type.size() + data.size() + correlation_id.size() + 64);
   msg += R"({"type":")";
@@ -197,7 +222,20 @@ void ws_session::push(std::string type, const std::string& data, bool control,
   msg += R"(,"data":)";
   msg += data.empty() ? std::string{"null"} : data;
   msg += '}';
-  queue_.push_back(std::move(msg));
+  return msg;
+}
+
+void ws_session::push(std::string_view type, const std::string& data, bool control,
+                      const std::string& correlation_id) {
+  if (closed_)
+    return;
+  auto& hub = hub_->internals();
+  if (!control && queue_.size() >= hub.opts.send_queue_max) {
+    // The client cannot keep up: drop, count, and give up on it if it stays behind.
+    count_missed(1);
+    return;
+  }
+  queue_.push_back(envelope(type, data, correlation_id));
   if (!control)
     hub.sent.fetch_add(1, std::memory_order_relaxed);
   if (!writing_)
@@ -212,29 +250,37 @@ void ws_session::push_error(const error& err, const std::string& correlation_id)
 }
 
 void ws_session::write_next() {
-  if (queue_.empty() || closed_) {
-    writing_ = false;
+  if (closed_)
     return;
+  auto& out = ws_.next_layer();
+  if (out.failed())
+    return close();
+  for (;;) {
+    if (queue_.empty() && missed_ > 0) {
+      // Caught up: tell the client how much it missed.
+      auto missed = std::exchange(missed_, 0);
+      queue_.push_back(envelope("lagged", R"({"missed":)" + std::to_string(missed) + "}", {}));
+    }
+    if (queue_.empty() || out.pending_bytes() >= coalescing_stream::high_water)
+      break;
+    out.append_text_frame(queue_.front());
+    queue_.pop_front();
   }
+  out.flush();
+  if (queue_.empty())
+    return;
+  // The socket is behind: wait until the stream has room again.
   writing_ = true;
-  ws_.async_write(asio::buffer(queue_.front()),
-                  beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+  out.async_wait_below(coalescing_stream::high_water / 2,
+                       beast::bind_front_handler(&ws_session::on_writable, shared_from_this()));
 }
 
-void ws_session::on_write(beast::error_code ec, std::size_t) {
+void ws_session::on_writable(beast::error_code ec) {
   writing_ = false;
   if (closed_)
-    return; // close() kept the written message alive until now; nothing more to send
+    return;
   if (ec)
     return close();
-  queue_.pop_front();
-  if (queue_.empty() && missed_ > 0) {
-    // Caught up: tell the client how much it missed (push starts the write).
-    auto missed = missed_;
-    missed_ = 0;
-    push("lagged", R"({"missed":)" + std::to_string(missed) + "}", true);
-    return;
-  }
   write_next();
 }
 
@@ -361,9 +407,7 @@ void ws_session::close(bool abort) {
   if (closed_)
     return;
   closed_ = true;
-  // The message being written must live until its write completes (on_write).
-  while (queue_.size() > (writing_ ? 1u : 0u))
-    queue_.pop_back();
+  queue_.clear(); // the bytes in flight belong to the stream, which keeps them alive
   beast::error_code ec;
   if (abort) {
     // A client dropped for lagging: reset the connection, so that the kernel discards what it

@@ -18,6 +18,7 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include "actors/event_bus.hpp"
+#include "net/internal/coalescing_stream.hpp"
 #include "net/ws_hub.hpp"
 #include "runtime/error.hpp"
 #include "runtime/model.hpp"
@@ -66,25 +67,43 @@ private:
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle_action(const std::string& text);
   /// Queues a message; `control` ones (replies, notices) are never dropped.
-  void push(std::string type, const std::string& data, bool control,
+  void push(std::string_view type, const std::string& data, bool control,
             const std::string& correlation_id = {});
   void push_error(const error& err, const std::string& correlation_id);
+  /// The `{type, seq, ts, correlation_id, data}` envelope (takes the next sequence number).
+  std::string envelope(std::string_view type, const std::string& data,
+                       const std::string& correlation_id);
+  /// Moves events offered by the hub into the send queue (on the strand).
+  void drain_inbox();
+  /// Counts events this client did not get; drops the client when it stays behind.
+  void count_missed(uint64_t n);
+  /// Frames queued messages into the stream while it has room; waits for the socket if not.
   void write_next();
-  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  void on_writable(boost::beast::error_code ec);
   /// `abort`: reset the connection instead of closing it (a dropped, lagging client).
   void close(bool abort = false);
 
   std::shared_ptr<ws_hub> hub_;
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<coalescing_stream> ws_;
   boost::beast::flat_buffer rbuf_;
-  std::deque<std::string> queue_; ///< serialised messages, front one being written
-  bool writing_ = false;
+  std::deque<std::string> queue_; ///< serialised messages not yet framed into the stream
+  bool writing_ = false;          ///< waiting for the stream to drain below high water
   bool closed_ = false;
   bool counted_ = false;
   uint64_t seq_ = 0;    ///< per-connection sequence number of sent messages
   uint64_t missed_ = 0; ///< events dropped since the last `lagged` notice
   uint64_t missed_total_ = 0;
   std::shared_ptr<const ws_filter> filter_; ///< read with std::atomic_load from any thread
+
+  /// Events offered by the hub from other threads, moved to queue_ by one post per burst.
+  struct offered {
+    std::string_view type; ///< a static event name
+    std::shared_ptr<const std::string> data;
+  };
+  std::mutex inbox_mtx_; ///< guards inbox_ and inbox_missed_
+  std::vector<offered> inbox_;
+  std::vector<offered> draining_; ///< swapped with inbox_ by drain_inbox (strand only)
+  uint64_t inbox_missed_ = 0;     ///< offered while the inbox was full
 };
 
 /// Hands a connection that asked for `GET /ws` with an upgrade to a new session; refuses it

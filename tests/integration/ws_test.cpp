@@ -173,6 +173,23 @@ TEST_F(WebSocket, ASlowClientIsDroppedWhileOthersKeepReceiving) {
     << "only the fast client is still connected";
 }
 
+TEST_F(WebSocket, PingsAreAnsweredAndTheClosingHandshakeCompletes) {
+  ws_client c{"127.0.0.1", srv->port()};
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(read_until(c, "hive_status"));
+  ASSERT_TRUE(c.ping());
+  ASSERT_TRUE(c.send(R"({"action":"ping","correlation_id":1})"));
+  ASSERT_TRUE(read_until(c, "pong"));
+  EXPECT_EQ(c.pongs_seen(), 1) << "the pong frame came before the reply to the next message";
+  EXPECT_TRUE(c.close_handshake()) << "the server answers the close frame and ends the TCP stream";
+  // The server forgot the session.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (get("/metrics").body.find("hive_websocket_connections 0") == std::string::npos
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_NE(get("/metrics").body.find("hive_websocket_connections 0"), std::string::npos);
+}
+
 TEST_F(WebSocket, ConnectionLimitRefusesTheUpgrade) {
   overrides = {"websocket.max_connections=1"};
   restart();

@@ -24,6 +24,7 @@ struct ws_client::impl {
   bool ok = false;
   bool closed = false;
   bool timed_out = false;
+  int pongs = 0;
   unsigned refused = 0;
   std::string error;
 };
@@ -42,6 +43,11 @@ ws_client::ws_client(const std::string& host, uint16_t port, const std::string& 
       impl_->error = ec.message();
       return;
     }
+    impl_->ws.control_callback([state = impl_.get()](websocket::frame_type kind,
+                                                      beast::string_view) {
+      if (kind == websocket::frame_type::pong)
+        ++state->pongs;
+    });
     impl_->ok = true;
   } catch (const std::exception& e) {
     impl_->error = e.what();
@@ -99,6 +105,38 @@ std::optional<std::string> ws_client::read(std::chrono::milliseconds within) {
     return std::nullopt;
   }
   return beast::buffers_to_string(impl_->buffer.data());
+}
+
+bool ws_client::ping(const std::string& payload) {
+  beast::error_code ec;
+  impl_->ws.ping(websocket::ping_data{payload}, ec);
+  return !ec;
+}
+
+int ws_client::pongs_seen() const noexcept {
+  return impl_->pongs;
+}
+
+bool ws_client::close_handshake(std::chrono::milliseconds within) {
+  if (impl_->closed || impl_->timed_out)
+    return false;
+  beast::error_code ec;
+  bool done = false;
+  impl_->ws.async_close(websocket::close_code::normal, [&](beast::error_code e) {
+    ec = e;
+    done = true;
+  });
+  impl_->ioc.restart();
+  impl_->ioc.run_for(within);
+  impl_->closed = true;
+  if (!done) {
+    beast::error_code ignored;
+    impl_->ws.next_layer().close(ignored);
+    impl_->ioc.restart();
+    impl_->ioc.run();
+    return false;
+  }
+  return !ec;
 }
 
 bool ws_client::timed_out() const noexcept {

@@ -32,6 +32,13 @@ public:
   /// True once a read gave up waiting.
   bool timed_out() const noexcept;
 
+  /// Sends a ping frame; pongs are seen by later reads (pongs_seen()).
+  bool ping(const std::string& payload = "hive");
+  int pongs_seen() const noexcept;
+  /// The closing handshake: sends a close frame and waits (within the deadline) for the
+  /// server's close frame and the end of the connection. True when it completed cleanly.
+  bool close_handshake(std::chrono::milliseconds within = std::chrono::seconds(5));
+
   /// Makes the kernel receive buffer small, so that a client that does not read fills up fast.
   void shrink_receive_buffer();
 
