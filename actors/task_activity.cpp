@@ -124,11 +124,12 @@ void task_activity::record(event_type type, const task_record& task, timestamp_m
 
 activity_window task_activity::window(uint32_t secs, timestamp_ms now) const {
   secs = std::clamp<uint32_t>(secs, 1, horizon_secs);
-  // Right after start the window is as long as the server has run (at least a second).
-  auto uptime = std::max<int64_t>(1, (now - started_at_ + 999) / 1000);
-  activity_window out;
-  out.secs = static_cast<uint32_t>(std::min<int64_t>(secs, uptime));
+  // Whole seconds, the current one included. Right after start the window only reaches back
+  // to the second the server started in.
   int64_t last = now / 1000;
+  int64_t since_start = std::max<int64_t>(1, last - started_at_ / 1000 + 1);
+  activity_window out;
+  out.secs = static_cast<uint32_t>(std::min<int64_t>(secs, since_start));
   int64_t first = last - out.secs + 1;
   latency_histogram latency, run_time;
   {

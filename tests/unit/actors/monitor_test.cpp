@@ -222,3 +222,13 @@ TEST(Metric, NamesRoundTrip) {
   metric m{};
   EXPECT_FALSE(from_string("nope", m));
 }
+
+TEST(TaskActivity, EarlyWindowsReachBackToTheStartSecond) {
+  // Started late in one second, asked early in the next: both seconds count.
+  task_activity a{t0 + 900};
+  task_record t;
+  a.record(event_type::task_created, t, t0 + 950);
+  auto w = a.window(60, t0 + 1050);
+  EXPECT_EQ(w.secs, 2u);
+  EXPECT_EQ(w.submitted, 1u);
+}
