@@ -189,6 +189,9 @@ void on_agent_down(scheduler_actor* self, caf::down_msg& dm) {
   runtime::log_warn("scheduler", "agent " + crashed->record.id + " crashed (" + why
                                    + "); restarting it");
   spawn_agent(self, *crashed);
+  // Tasks re-queued while it was suspended (their release came before this down message)
+  // wait for it: offer them the restarted agent now.
+  dispatch(self);
 }
 
 } // namespace hive::actors::internal
