@@ -43,8 +43,16 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   auto ptr = std::make_unique<impl>();
   ptr->cfg = cfg;
   // L1: the store (runs migrations).
-  auto db = persistence::open_store(cfg.database.url, cfg.database.synchronous,
-                                    size_t{cfg.performance.cache_size_mb} * 1024);
+  persistence::store_options store_opts;
+  store_opts.url = cfg.database.url;
+  store_opts.synchronous = cfg.database.synchronous;
+  store_opts.cache_kib = size_t{cfg.performance.cache_size_mb} * 1024;
+  store_opts.max_connections = cfg.database.max_connections;
+  store_opts.min_connections = cfg.database.min_connections;
+  store_opts.connection_timeout_secs = cfg.database.connection_timeout_secs;
+  store_opts.statement_timeout_secs = cfg.database.statement_timeout_secs;
+  store_opts.pool_recycle_secs = cfg.database.pool_recycle_secs;
+  auto db = persistence::open_store(store_opts);
   if (!db)
     return std::move(db).err();
   ptr->db = std::move(*db);

@@ -3,15 +3,21 @@
 #include <cctype>
 #include <string>
 
+#include "build_config.hpp"
 #include "persistence/internal/memory_store.hpp"
 #include "persistence/internal/sqlite_store.hpp"
 #include "persistence/store.hpp"
+#if HIVE_ENABLE_POSTGRES
+#include "persistence/internal/postgres_store.hpp"
+#endif
 
 namespace hive::persistence {
 namespace {
 
 constexpr std::string_view sqlite_scheme = "sqlite://";
 constexpr std::string_view memory_scheme = "memory://";
+constexpr std::string_view postgresql_scheme = "postgresql://";
+constexpr std::string_view postgres_scheme = "postgres://";
 
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
@@ -35,9 +41,38 @@ result<bool> parse_full_sync(std::string_view text) {
 
 result<std::unique_ptr<store>> open_store(std::string_view url, std::string_view synchronous,
                                           size_t cache_kib) {
-  auto full_sync = parse_full_sync(synchronous);
+  store_options opts;
+  opts.url = std::string{url};
+  opts.synchronous = std::string{synchronous};
+  opts.cache_kib = cache_kib;
+  return open_store(opts);
+}
+
+result<std::unique_ptr<store>> open_store(const store_options& opts) {
+  std::string_view url = opts.url;
+  auto cache_kib = opts.cache_kib;
+  auto full_sync = parse_full_sync(opts.synchronous);
   if (!full_sync)
     return std::move(full_sync).err();
+  if (starts_with(url, postgresql_scheme) || starts_with(url, postgres_scheme)) {
+#if HIVE_ENABLE_POSTGRES
+    internal::pg_pool_options pool;
+    pool.url = opts.url;
+    pool.max_connections = opts.max_connections;
+    pool.min_connections = opts.min_connections;
+    pool.connection_timeout_secs = opts.connection_timeout_secs;
+    pool.statement_timeout_secs = opts.statement_timeout_secs;
+    pool.recycle_secs = opts.pool_recycle_secs;
+    auto db = internal::postgres_store::open(pool);
+    if (!db)
+      return std::move(db).err();
+    return std::unique_ptr<store>{std::move(*db)};
+#else
+    return make_error(errc::invalid_field,
+                      "PostgreSQL is not available in this build (-DHIVE_ENABLE_POSTGRES=OFF)",
+                      "database.url");
+#endif
+  }
   if (starts_with(url, memory_scheme))
     return std::unique_ptr<store>{std::make_unique<internal::memory_store>()};
   if (starts_with(url, sqlite_scheme)) {
@@ -55,7 +90,8 @@ result<std::unique_ptr<store>> open_store(std::string_view url, std::string_view
   std::string what = "database URL without a scheme";
   if (end != std::string_view::npos)
     what = "unsupported database URL scheme '" + std::string{url.substr(0, end)} + "'";
-  return make_error(errc::invalid_field, what + " (expected sqlite://PATH or memory://)",
+  return make_error(errc::invalid_field,
+                    what + " (expected sqlite://PATH, postgresql://... or memory://)",
                     "database.url");
 }
 

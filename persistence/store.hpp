@@ -1,7 +1,9 @@
-// The store interface: durable agents, tasks and task events behind one API (SQLite, memory).
+// The store interface: durable agents, tasks and task events behind one API (SQLite,
+// PostgreSQL, memory).
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,7 +49,7 @@ class store {
 public:
   virtual ~store() = default;
 
-  /// The implementation's registry name ("sqlite", "memory").
+  /// The implementation's registry name ("sqlite", "postgres", "memory").
   virtual std::string_view name() const noexcept = 0;
 
   /// Applies the whole batch in one transaction: all of it is durable afterwards, or none.
@@ -69,9 +71,25 @@ public:
   virtual result<unit_t> ping() = 0;
 };
 
-/// Opens the store named by a database URL (`sqlite://PATH`, `memory://`), creating the
-/// file and running migrations as needed. `cache_kib` bounds the SQLite writer's page cache.
-/// Called once at start.
+/// How to open a store; the defaults are those of the settings table.
+struct store_options {
+  std::string url;                    ///< sqlite://PATH, postgresql://..., memory://
+  std::string synchronous = "normal"; ///< SQLite: normal or full
+  size_t cache_kib = 4096;            ///< SQLite: the writer's page cache
+  // PostgreSQL: the connection pool.
+  uint32_t max_connections = 20;
+  uint32_t min_connections = 5;
+  uint32_t connection_timeout_secs = 30;
+  uint32_t statement_timeout_secs = 60;
+  uint32_t pool_recycle_secs = 3600;
+};
+
+/// Opens the store named by the database URL (`sqlite://PATH`, `postgresql://...`,
+/// `memory://`), creating the SQLite file and running migrations as needed. Called once at
+/// start. A PostgreSQL server that cannot be reached is an error (store_unavailable).
+result<std::unique_ptr<store>> open_store(const store_options& opts);
+
+/// The same with the defaults but for URL and synchronous mode (tests).
 result<std::unique_ptr<store>> open_store(std::string_view url, std::string_view synchronous,
                                           size_t cache_kib = 4096);
 

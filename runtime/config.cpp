@@ -1,6 +1,8 @@
 // The settings table (the one place defaults live), the value parsers and the layered loader.
 #include "runtime/config.hpp"
 
+#include "build_config.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cassert>
@@ -109,9 +111,20 @@ std::string check_database_url(std::string_view url) {
   }
   if (url == "memory://")
     return {};
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
-    return "PostgreSQL is not available in this build; use sqlite://PATH";
-  return "must be sqlite://PATH or memory://, got '" + std::string{url} + "'";
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+#if HIVE_ENABLE_POSTGRES
+    return {};
+#else
+    return "PostgreSQL is not available in this build (configured with "
+           "-DHIVE_ENABLE_POSTGRES=OFF); use sqlite://PATH";
+#endif
+  }
+  // Only the scheme is quoted: the rest of a URL may hold a password.
+  auto end = url.find("://");
+  return end == std::string_view::npos
+           ? std::string{"must be sqlite://PATH, postgresql://USER@HOST:PORT/DB or memory://"}
+           : "must be sqlite://PATH, postgresql://USER@HOST:PORT/DB or memory://, got a '"
+               + std::string{url.substr(0, end)} + "://' URL";
 }
 
 const std::vector<setting_row>& table() {
@@ -195,7 +208,8 @@ const std::vector<setting_row>& table() {
      uint_setting(1, 86'400'000, [](config& c, uint64_t v) { c.tasks.aging_ms = v; })},
     {{"tasks", "max_batch", "1000", "tasks accepted in one POST /api/tasks/batch"},
      uint_setting(1, 100'000, [](config& c, uint64_t v) { c.tasks.max_batch = v; })},
-    {{"database", "url", "sqlite://data/hive.db", "store: sqlite://PATH or memory://"},
+    {{"database", "url", "sqlite://data/hive.db",
+      "store: sqlite://PATH, postgresql://USER[:PASSWORD]@HOST[:PORT]/DB or memory://"},
      text_setting([](config& c, std::string_view v) {
        auto why = check_database_url(v);
        if (why.empty())
@@ -208,6 +222,20 @@ const std::vector<setting_row>& table() {
                     [](config& c, std::string v) { c.database.synchronous = v; })},
     {{"database", "commit_batch_max", "4096", "state changes written in one transaction at most"},
      uint_setting(1, 1'000'000, [](config& c, uint64_t v) { c.database.commit_batch_max = v; })},
+    {{"database", "max_connections", "20", "PostgreSQL connections in the pool at most"},
+     uint_setting(2, 1000, [](config& c, uint64_t v) { c.database.max_connections = v; })},
+    {{"database", "min_connections", "5", "PostgreSQL connections kept open while idle"},
+     uint_setting(0, 1000, [](config& c, uint64_t v) { c.database.min_connections = v; })},
+    {{"database", "connection_timeout_secs", "30",
+      "waiting this long for a PostgreSQL connection fails the request (503)"},
+     uint_setting(1, 3600,
+                  [](config& c, uint64_t v) { c.database.connection_timeout_secs = v; })},
+    {{"database", "statement_timeout_secs", "60", "PostgreSQL statement_timeout of every session"},
+     uint_setting(1, 86400,
+                  [](config& c, uint64_t v) { c.database.statement_timeout_secs = v; })},
+    {{"database", "pool_recycle_secs", "3600",
+      "PostgreSQL connections older than this are closed and replaced"},
+     uint_setting(1, 604800, [](config& c, uint64_t v) { c.database.pool_recycle_secs = v; })},
     {{"websocket", "max_connections", "500", "open WebSocket connections at most; more get 503"},
      uint_setting(1, 1'000'000, [](config& c, uint64_t v) { c.websocket.max_connections = v; })},
     {{"websocket", "max_message_bytes", "65536", "largest frame a WebSocket client may send"},
@@ -416,6 +444,11 @@ result<config> load_config(const config_sources& sources) {
                       "invalid setting HIVE_TASKS__RETRY_BASE_MS: larger than "
                       "HIVE_TASKS__RETRY_MAX_MS",
                       "tasks.retry_base_ms");
+  if (cfg.database.min_connections > cfg.database.max_connections)
+    return make_error(errc::invalid_field,
+                      "invalid setting HIVE_DATABASE__MIN_CONNECTIONS: larger than "
+                      "HIVE_DATABASE__MAX_CONNECTIONS",
+                      "database.min_connections");
   // Each warning threshold must lie below its critical one.
   const auto& p = cfg.performance;
   const std::array<std::tuple<const char*, uint32_t, uint32_t>, 4> pairs{{

@@ -50,9 +50,15 @@ struct tasks_config {
 };
 
 struct database_config {
-  std::string url; ///< sqlite://PATH or memory://
+  std::string url; ///< sqlite://PATH, postgresql://... or memory://
   std::string synchronous; ///< "full" or "normal" (SQLite)
   uint32_t commit_batch_max = 0;
+  // PostgreSQL connection pool.
+  uint32_t max_connections = 0;
+  uint32_t min_connections = 0;
+  uint32_t connection_timeout_secs = 0; ///< waiting for a connection (pool full or connecting)
+  uint32_t statement_timeout_secs = 0;
+  uint32_t pool_recycle_secs = 0; ///< connections older than this are replaced
 };
 
 struct metrics_config {

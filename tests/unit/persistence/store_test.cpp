@@ -7,10 +7,14 @@
 #include <fstream>
 #include <thread>
 
+#include "build_config.hpp"
 #include "persistence/internal/migrations.hpp"
 #include "persistence/internal/sqlite_store.hpp"
 #include "persistence/store.hpp"
 #include "temp_dir.hpp"
+#if HIVE_ENABLE_POSTGRES
+#include "tests/support/pg_schema.hpp"
+#endif
 
 namespace hive::persistence {
 namespace {
@@ -144,8 +148,8 @@ std::vector<std::string> ids_of(const std::vector<task_record>& tasks) {
 
 // -- every implementation -------------------------------------------------------------------
 
-// The URL under test for an implementation name. A PostgreSQL store will take its URL from
-// the environment and skip when none is given.
+// The URL under test for an implementation name: a file in the test's directory, memory, or
+// a private schema in the PostgreSQL test cluster (empty when there is none).
 std::string url_for(const std::string& kind, const test::temp_dir& dir) {
   if (kind == "sqlite")
     return "sqlite://" + (dir / "hive.db").string();
@@ -155,9 +159,27 @@ std::string url_for(const std::string& kind, const test::temp_dir& dir) {
 class StoreTest : public ::testing::TestWithParam<std::string> {
 protected:
   void SetUp() override {
-    auto db = open_store(url_for(GetParam(), dir_), "normal");
+    std::string url = url_for(GetParam(), dir_);
+#if HIVE_ENABLE_POSTGRES
+    if (GetParam() == "postgres") {
+      std::string why;
+      schema_ = hive::test::pg_schema::create(why);
+      if (!schema_) {
+        // scripts/test always provides a cluster: there, a missing one is a failure.
+        if (std::getenv("HIVE_TEST_REQUIRE_POSTGRES") != nullptr)
+          FAIL() << why;
+        GTEST_SKIP() << why;
+      }
+      url = schema_->url();
+    }
+#endif
+    auto db = open_store(url, "normal");
     ASSERT_TRUE(db) << db.err().message;
     db_ = std::move(*db);
+  }
+
+  void TearDown() override {
+    db_.reset(); // closes the connections before the schema is dropped
   }
 
   void apply_ok(const write_batch& batch) {
@@ -198,6 +220,9 @@ protected:
   }
 
   test::temp_dir dir_;
+#if HIVE_ENABLE_POSTGRES
+  std::unique_ptr<hive::test::pg_schema> schema_;
+#endif
   std::unique_ptr<store> db_;
 };
 
@@ -726,13 +751,18 @@ TEST_P(StoreTest, ReadsRunWhileBatchesAreApplied) {
   EXPECT_EQ(list_ids(all).size(), size_t{batches * per_batch});
 }
 
+#if HIVE_ENABLE_POSTGRES
+INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::Values("sqlite", "postgres", "memory"),
+                         [](const auto& info) { return info.param; });
+#else
 INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::Values("sqlite", "memory"),
                          [](const auto& info) { return info.param; });
+#endif
 
 // -- choosing the implementation ------------------------------------------------------------
 
 TEST(OpenStoreTest, UnknownSchemeNamesTheSetting) {
-  auto db = open_store("postgresql://hive:secret@db/hive", "normal");
+  auto db = open_store("mysql://hive:secret@db/hive", "normal");
   ASSERT_FALSE(db);
   EXPECT_EQ(db.err().code, errc::invalid_field);
   EXPECT_EQ(db.err().field, "database.url");
@@ -742,6 +772,19 @@ TEST(OpenStoreTest, UnknownSchemeNamesTheSetting) {
   ASSERT_FALSE(no_scheme);
   EXPECT_EQ(no_scheme.err().field, "database.url");
 }
+
+#if HIVE_ENABLE_POSTGRES
+TEST(OpenStoreTest, UnreachablePostgresIsUnavailableAndKeepsThePasswordSecret) {
+  store_options opts;
+  opts.url = "postgresql://hive:secret@127.0.0.1:1/hive";
+  opts.connection_timeout_secs = 2;
+  auto db = open_store(opts);
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.err().code, errc::store_unavailable);
+  EXPECT_NE(db.err().message.find("127.0.0.1:1"), std::string::npos) << db.err().message;
+  EXPECT_EQ(db.err().message.find("secret"), std::string::npos) << db.err().message;
+}
+#endif
 
 TEST(OpenStoreTest, SqliteNeedsAPath) {
   auto db = open_store("sqlite://", "normal");

@@ -1,0 +1,541 @@
+// The PostgreSQL store: schema and migrations, COPY-based group commit, pooled reads.
+#include "persistence/internal/postgres_store.hpp"
+
+#include <chrono>
+#include <tuple>
+
+#include <pqxx/pqxx>
+#include <rapidjson/stringbuffer.h>
+
+#include "persistence/internal/json_columns.hpp"
+
+namespace hive::persistence::internal {
+namespace {
+
+// Version 1: the same tables as SQLite's. Ids compare byte-wise (COLLATE "C") whatever the
+// database's locale, so cursor paging follows creation order. The idempotency key is a
+// deferred unique constraint: a batch may hand a key from one task to another, and only its
+// final state must be unique (NULLs, tasks without a key, never collide).
+constexpr std::string_view schema_v1 = R"sql(
+CREATE TABLE agents (
+  id              TEXT COLLATE "C" PRIMARY KEY,
+  name            TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  capabilities    TEXT NOT NULL,
+  max_concurrency BIGINT NOT NULL,
+  state           TEXT NOT NULL,
+  tasks_completed BIGINT NOT NULL,
+  tasks_failed    BIGINT NOT NULL,
+  mean_latency_ms DOUBLE PRECISION NOT NULL,
+  metadata        TEXT NOT NULL,
+  created_at      BIGINT NOT NULL,
+  updated_at      BIGINT NOT NULL
+);
+
+CREATE TABLE tasks (
+  id                    TEXT COLLATE "C" PRIMARY KEY,
+  type                  TEXT NOT NULL,
+  description           TEXT NOT NULL,
+  payload               TEXT NOT NULL,
+  priority              INTEGER NOT NULL,
+  required_capabilities TEXT NOT NULL,
+  depends_on            TEXT NOT NULL,
+  timeout_ms            BIGINT NOT NULL,
+  max_retries           BIGINT NOT NULL,
+  idempotency_key       TEXT,
+  status                TEXT NOT NULL,
+  attempts              BIGINT NOT NULL,
+  agent_id              TEXT COLLATE "C" NOT NULL,
+  result                TEXT NOT NULL,
+  error                 TEXT NOT NULL,
+  created_at            BIGINT NOT NULL,
+  updated_at            BIGINT NOT NULL,
+  started_at            BIGINT NOT NULL,
+  finished_at           BIGINT NOT NULL,
+  CONSTRAINT tasks_idempotency_key_unique UNIQUE (idempotency_key) DEFERRABLE INITIALLY DEFERRED
+);
+CREATE INDEX tasks_by_status ON tasks (status, id);
+CREATE INDEX tasks_by_type ON tasks (type, id);
+CREATE INDEX tasks_by_agent ON tasks (agent_id, id);
+CREATE INDEX tasks_by_created ON tasks (created_at, id);
+CREATE INDEX tasks_unfinished ON tasks (id) WHERE status IN ('pending', 'queued', 'running');
+
+CREATE TABLE task_events (
+  seq      BIGSERIAL PRIMARY KEY,
+  task_id  TEXT COLLATE "C" NOT NULL,
+  status   TEXT NOT NULL,
+  at       BIGINT NOT NULL,
+  attempt  BIGINT NOT NULL,
+  agent_id TEXT NOT NULL,
+  detail   TEXT NOT NULL
+);
+CREATE INDEX task_events_by_task ON task_events (task_id, seq);
+)sql";
+
+struct pg_migration {
+  int version;
+  std::string_view sql;
+};
+
+const std::vector<pg_migration>& pg_migrations() {
+  static const std::vector<pg_migration> steps{{1, schema_v1}};
+  return steps;
+}
+
+/// Any number that is the same in every Hive process: the advisory lock of migrations.
+constexpr int64_t migration_lock_key = 0x4869766500000001;
+
+const std::string task_columns =
+  "id, type, description, payload, priority, required_capabilities, depends_on, timeout_ms, "
+  "max_retries, idempotency_key, status, attempts, agent_id, result, error, created_at, "
+  "updated_at, started_at, finished_at";
+
+const std::string agent_columns =
+  "id, name, type, capabilities, max_concurrency, state, tasks_completed, tasks_failed, "
+  "mean_latency_ms, metadata, created_at, updated_at";
+
+const std::string event_columns = "task_id, status, at, attempt, agent_id, detail";
+
+// The writer's temporary table: a batch's task rows in arrival order (`ord`).
+const std::string create_tasks_in =
+  "CREATE TEMP TABLE IF NOT EXISTS hive_tasks_in ("
+  "ord INTEGER, id TEXT COLLATE \"C\", type TEXT, description TEXT, payload TEXT, "
+  "priority INTEGER, required_capabilities TEXT, depends_on TEXT, timeout_ms BIGINT, "
+  "max_retries BIGINT, idempotency_key TEXT, status TEXT, attempts BIGINT, agent_id TEXT, "
+  "result TEXT, error TEXT, created_at BIGINT, updated_at BIGINT, started_at BIGINT, "
+  "finished_at BIGINT) ON COMMIT DELETE ROWS";
+
+// The last version of each task in the batch wins (as if the rows were applied in order).
+const std::string upsert_tasks_from_in =
+  "INSERT INTO tasks (" + task_columns
+  + ") SELECT DISTINCT ON (id) id, type, description, payload, priority, "
+    "required_capabilities, depends_on, timeout_ms, max_retries, NULLIF(idempotency_key, ''), "
+    "status, attempts, agent_id, result, error, created_at, updated_at, started_at, "
+    "finished_at FROM hive_tasks_in ORDER BY id, ord DESC "
+    "ON CONFLICT (id) DO UPDATE SET type = excluded.type, description = excluded.description, "
+    "payload = excluded.payload, priority = excluded.priority, required_capabilities = "
+    "excluded.required_capabilities, depends_on = excluded.depends_on, timeout_ms = "
+    "excluded.timeout_ms, max_retries = excluded.max_retries, idempotency_key = "
+    "excluded.idempotency_key, status = excluded.status, attempts = excluded.attempts, "
+    "agent_id = excluded.agent_id, result = excluded.result, error = excluded.error, "
+    "created_at = excluded.created_at, updated_at = excluded.updated_at, started_at = "
+    "excluded.started_at, finished_at = excluded.finished_at";
+
+const std::string upsert_agent_sql =
+  "INSERT INTO agents (" + agent_columns
+  + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO UPDATE "
+    "SET name = excluded.name, type = excluded.type, capabilities = excluded.capabilities, "
+    "max_concurrency = excluded.max_concurrency, state = excluded.state, tasks_completed = "
+    "excluded.tasks_completed, tasks_failed = excluded.tasks_failed, mean_latency_ms = "
+    "excluded.mean_latency_ms, metadata = excluded.metadata, created_at = excluded.created_at, "
+    "updated_at = excluded.updated_at";
+
+/// PostgreSQL text cannot hold NUL: such characters (from a JSON "\u0000") are stored as
+/// U+FFFD, the replacement character.
+std::string pg_text(std::string_view s) {
+  std::string out;
+  if (s.find('\0') == std::string_view::npos) {
+    out.assign(s.data(), s.size());
+    return out;
+  }
+  out.reserve(s.size() + 8);
+  for (char c : s) {
+    if (c == '\0')
+      out += "\xEF\xBF\xBD";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string json_text(const rapidjson::StringBuffer& buf) {
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+error bad_column(std::string_view table, const std::string& id, std::string_view column) {
+  return make_error(errc::internal, std::string{table} + " row '" + id + "' has an unreadable "
+                                      + std::string{column});
+}
+
+uint32_t to_u32(int64_t v) {
+  if (v < 0)
+    return 0;
+  if (v > static_cast<int64_t>(UINT32_MAX))
+    return UINT32_MAX;
+  return static_cast<uint32_t>(v);
+}
+
+std::string text_of(const pqxx::field& f) {
+  return f.is_null() ? std::string{} : std::string{f.c_str(), f.size()};
+}
+
+result<task_record> read_task(const pqxx::row& r) {
+  task_record t;
+  t.id = text_of(r[0]);
+  t.type = text_of(r[1]);
+  t.description = text_of(r[2]);
+  t.payload_json = text_of(r[3]);
+  auto prio = r[4].as<int64_t>();
+  if (prio < 0 || prio >= priority_levels)
+    return bad_column("tasks", t.id, "priority");
+  t.priority = static_cast<priority>(prio);
+  if (!read_json(text_of(r[5]), t.required_capabilities))
+    return bad_column("tasks", t.id, "required_capabilities");
+  if (!read_json(text_of(r[6]), t.depends_on))
+    return bad_column("tasks", t.id, "depends_on");
+  t.timeout_ms = to_u32(r[7].as<int64_t>());
+  t.max_retries = to_u32(r[8].as<int64_t>());
+  t.idempotency_key = text_of(r[9]);
+  if (!from_string(text_of(r[10]), t.status))
+    return bad_column("tasks", t.id, "status");
+  t.attempts = to_u32(r[11].as<int64_t>());
+  t.agent_id = text_of(r[12]);
+  t.result_json = text_of(r[13]);
+  t.error = text_of(r[14]);
+  t.created_at = r[15].as<int64_t>();
+  t.updated_at = r[16].as<int64_t>();
+  t.started_at = r[17].as<int64_t>();
+  t.finished_at = r[18].as<int64_t>();
+  return t;
+}
+
+result<agent_record> read_agent(const pqxx::row& r) {
+  agent_record a;
+  a.id = text_of(r[0]);
+  a.name = text_of(r[1]);
+  if (!from_string(text_of(r[2]), a.type))
+    return bad_column("agents", a.id, "type");
+  if (!read_json(text_of(r[3]), a.capabilities))
+    return bad_column("agents", a.id, "capabilities");
+  a.max_concurrency = to_u32(r[4].as<int64_t>());
+  if (!from_string(text_of(r[5]), a.state))
+    return bad_column("agents", a.id, "state");
+  a.tasks_completed = static_cast<uint64_t>(r[6].as<int64_t>());
+  a.tasks_failed = static_cast<uint64_t>(r[7].as<int64_t>());
+  a.mean_latency_ms = r[8].as<double>();
+  a.metadata_json = text_of(r[9]);
+  a.created_at = r[10].as<int64_t>();
+  a.updated_at = r[11].as<int64_t>();
+  return a;
+}
+
+result<task_event> read_event(const pqxx::row& r) {
+  task_event e;
+  e.task_id = text_of(r[0]);
+  if (!from_string(text_of(r[1]), e.status))
+    return bad_column("task_events", e.task_id, "status");
+  e.at = r[2].as<int64_t>();
+  e.attempt = to_u32(r[3].as<int64_t>());
+  e.agent_id = text_of(r[4]);
+  e.detail = text_of(r[5]);
+  return e;
+}
+
+template <class Row, class Read>
+result<std::vector<Row>> collect(const pqxx::result& rows, Read read) {
+  std::vector<Row> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    auto row = read(r);
+    if (!row)
+      return std::move(row).err();
+    out.push_back(std::move(*row));
+  }
+  return out;
+}
+
+timestamp_ms now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+result<unit_t> migrate(pqxx::connection& conn) {
+  pqxx::work txn{conn};
+  // One process at a time: the others wait here, then find the work done.
+  txn.exec("SELECT pg_advisory_xact_lock(" + std::to_string(migration_lock_key) + ")");
+  txn.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+           " version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+  auto version = txn.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
+  const auto& steps = pg_migrations();
+  int known = steps.empty() ? 0 : steps.back().version;
+  if (version > known)
+    return make_error(errc::store_unavailable,
+                      "the database has schema version " + std::to_string(version)
+                        + " but this build knows only up to " + std::to_string(known));
+  for (const auto& step : steps) {
+    if (step.version <= version)
+      continue;
+    txn.exec(std::string{step.sql});
+    txn.exec_params("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                    step.version, now_ms());
+  }
+  txn.commit();
+  return unit;
+}
+
+/// Runs `fn(lease)` on a pooled connection, turning libpqxx exceptions into store errors and
+/// retiring a connection that broke.
+///
+/// A connection found broken before anything was committed (the server restarted since it was
+/// pooled, say) is retried once on a fresh connection; a failure while committing (in doubt)
+/// is not, since the batch may have been stored.
+template <class Fn>
+auto with_connection(pg_pool& pool, std::string_view what, Fn fn) -> decltype(fn(
+  std::declval<pg_lease&>())) {
+  for (int attempt = 0;; ++attempt) {
+    auto lease = pool.acquire();
+    if (!lease)
+      return std::move(lease).err();
+    try {
+      return fn(*lease);
+    } catch (const pqxx::in_doubt_error& e) {
+      bool broken = false;
+      auto err = pg_failure(e, what, broken);
+      lease->broken();
+      return err;
+    } catch (const pqxx::broken_connection& e) {
+      lease->broken();
+      if (attempt == 0)
+        continue;
+      bool broken = false;
+      return pg_failure(e, what, broken);
+    } catch (const std::exception& e) {
+      bool broken = false;
+      auto err = pg_failure(e, what, broken);
+      if (broken)
+        lease->broken();
+      return err;
+    }
+  }
+}
+
+} // namespace
+
+postgres_store::postgres_store(std::unique_ptr<pg_pool> pool) : pool_(std::move(pool)) {}
+
+postgres_store::~postgres_store() = default;
+
+result<std::unique_ptr<postgres_store>> postgres_store::open(pg_pool_options opts) {
+  auto pool = std::make_unique<pg_pool>(std::move(opts));
+  if (auto ok = pool->warm_up(); !ok)
+    return std::move(ok).err();
+  auto migrated = with_connection(*pool, "cannot migrate the PostgreSQL schema",
+                                  [](pg_lease& lease) { return migrate(lease.conn()); });
+  if (!migrated)
+    return std::move(migrated).err();
+  return std::unique_ptr<postgres_store>{new postgres_store(std::move(pool))};
+}
+
+result<unit_t> postgres_store::apply(const write_batch& batch) {
+  if (batch.empty())
+    return unit;
+  return with_connection(*pool_, "cannot store a batch in PostgreSQL",
+                         [&](pg_lease& lease) -> result<unit_t> {
+    auto& conn = lease.conn();
+    if (!lease.session().writer_ready) {
+      pqxx::nontransaction setup{conn};
+      setup.exec(create_tasks_in);
+      setup.commit();
+      conn.prepare("hive_upsert_agent", upsert_agent_sql);
+      conn.prepare("hive_delete_agent", "DELETE FROM agents WHERE id = $1");
+      lease.session().writer_ready = true;
+    }
+    pqxx::work txn{conn};
+    if (!batch.tasks.empty()) {
+      rapidjson::StringBuffer caps, deps;
+      pqxx::stream_to in{txn, "hive_tasks_in"};
+      int ord = 0;
+      for (const auto& t : batch.tasks) {
+        write_json(t.required_capabilities, caps);
+        write_json(t.depends_on, deps);
+        in << std::make_tuple(ord++, pg_text(t.id), pg_text(t.type), pg_text(t.description),
+                              pg_text(t.payload_json), static_cast<int>(t.priority),
+                              json_text(caps), json_text(deps), int64_t{t.timeout_ms},
+                              int64_t{t.max_retries}, pg_text(t.idempotency_key),
+                              std::string{to_string(t.status)}, int64_t{t.attempts},
+                              pg_text(t.agent_id), pg_text(t.result_json), pg_text(t.error),
+                              t.created_at, t.updated_at, t.started_at, t.finished_at);
+      }
+      in.complete();
+      txn.exec(upsert_tasks_from_in);
+    }
+    if (!batch.events.empty()) {
+      pqxx::stream_to out{txn, "task_events",
+                          std::vector<std::string>{"task_id", "status", "at", "attempt",
+                                                   "agent_id", "detail"}};
+      for (const auto& e : batch.events)
+        out << std::make_tuple(pg_text(e.task_id), std::string{to_string(e.status)}, e.at,
+                               int64_t{e.attempt}, pg_text(e.agent_id), pg_text(e.detail));
+      out.complete();
+    }
+    rapidjson::StringBuffer caps;
+    for (const auto& a : batch.agents) {
+      write_json(a.capabilities, caps);
+      txn.exec_prepared("hive_upsert_agent", pg_text(a.id), pg_text(a.name),
+                        std::string{to_string(a.type)}, json_text(caps),
+                        int64_t{a.max_concurrency}, std::string{to_string(a.state)},
+                        static_cast<int64_t>(a.tasks_completed),
+                        static_cast<int64_t>(a.tasks_failed), a.mean_latency_ms,
+                        pg_text(a.metadata_json), a.created_at, a.updated_at);
+    }
+    for (const auto& id : batch.deleted_agents)
+      txn.exec_prepared("hive_delete_agent", pg_text(id));
+    txn.commit();
+    return unit;
+  });
+}
+
+result<std::optional<task_record>> postgres_store::find_task(std::string_view id) {
+  return with_connection(*pool_, "cannot read a task from PostgreSQL",
+                         [&](pg_lease& lease) -> result<std::optional<task_record>> {
+    pqxx::nontransaction tx{lease.conn()};
+    auto rows = tx.exec_params("SELECT " + task_columns + " FROM tasks WHERE id = $1",
+                               pg_text(id));
+    if (rows.empty())
+      return std::optional<task_record>{};
+    auto t = read_task(rows[0]);
+    if (!t)
+      return std::move(t).err();
+    return std::optional<task_record>{std::move(*t)};
+  });
+}
+
+result<std::optional<task_record>> postgres_store::find_task_by_key(std::string_view key) {
+  if (key.empty())
+    return std::optional<task_record>{};
+  return with_connection(*pool_, "cannot read a task from PostgreSQL",
+                         [&](pg_lease& lease) -> result<std::optional<task_record>> {
+    pqxx::nontransaction tx{lease.conn()};
+    auto rows = tx.exec_params(
+      "SELECT " + task_columns + " FROM tasks WHERE idempotency_key = $1", pg_text(key));
+    if (rows.empty())
+      return std::optional<task_record>{};
+    auto t = read_task(rows[0]);
+    if (!t)
+      return std::move(t).err();
+    return std::optional<task_record>{std::move(*t)};
+  });
+}
+
+result<std::vector<task_record>> postgres_store::list_tasks(const task_filter& filter) {
+  // Only the filters present go into the statement (so each can use its index); every
+  // parameter is text and cast where needed.
+  std::vector<std::string> params{pg_text(filter.after_id)};
+  std::string sql = "SELECT " + task_columns + " FROM tasks WHERE id > $1";
+  auto add = [&](std::string condition, std::string value) {
+    params.push_back(std::move(value));
+    auto n = "$" + std::to_string(params.size());
+    auto at = condition.find('?');
+    condition.replace(at, 1, n);
+    sql += " AND " + condition;
+  };
+  if (filter.status)
+    add("status = ?", std::string{to_string(*filter.status)});
+  if (filter.type)
+    add("type = ?", pg_text(*filter.type));
+  if (filter.agent_id)
+    add("agent_id = ?", pg_text(*filter.agent_id));
+  if (filter.capability)
+    add("required_capabilities::jsonb @> jsonb_build_array(jsonb_build_object('name', "
+        "?::text))",
+        pg_text(*filter.capability));
+  params.push_back(std::to_string(std::min<size_t>(filter.limit, INT64_MAX)));
+  sql += " ORDER BY id LIMIT $" + std::to_string(params.size()) + "::bigint";
+  return with_connection(*pool_, "cannot list tasks in PostgreSQL",
+                         [&](pg_lease& lease) -> result<std::vector<task_record>> {
+    pqxx::nontransaction tx{lease.conn()};
+    auto rows = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    return collect<task_record>(rows, read_task);
+  });
+}
+
+result<std::vector<task_event>> postgres_store::task_events(std::string_view task_id) {
+  return with_connection(*pool_, "cannot read task events from PostgreSQL",
+                         [&](pg_lease& lease) -> result<std::vector<task_event>> {
+    pqxx::nontransaction tx{lease.conn()};
+    auto rows = tx.exec_params(
+      "SELECT " + event_columns + " FROM task_events WHERE task_id = $1 ORDER BY seq",
+      pg_text(task_id));
+    return collect<task_event>(rows, read_event);
+  });
+}
+
+result<std::vector<task_record>> postgres_store::unfinished_tasks() {
+  return with_connection(*pool_, "cannot read unfinished tasks from PostgreSQL",
+                         [&](pg_lease& lease) -> result<std::vector<task_record>> {
+    pqxx::nontransaction tx{lease.conn()};
+    auto rows = tx.exec("SELECT " + task_columns
+                        + " FROM tasks WHERE status IN ('pending', 'queued', 'running')"
+                          " ORDER BY id");
+    return collect<task_record>(rows, read_task);
+  });
+}
+
+result<std::vector<std::pair<std::string, std::string>>> postgres_store::idempotency_keys() {
+  using key_row = std::pair<std::string, std::string>;
+  return with_connection(*pool_, "cannot read idempotency keys from PostgreSQL",
+                         [&](pg_lease& lease) -> result<std::vector<key_row>> {
+    pqxx::nontransaction tx{lease.conn()};
+    auto rows = tx.exec("SELECT id, idempotency_key FROM tasks"
+                        " WHERE idempotency_key IS NOT NULL ORDER BY id");
+    std::vector<key_row> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows)
+      out.emplace_back(text_of(r[0]), text_of(r[1]));
+    return out;
+  });
+}
+
+result<task_counts> postgres_store::count_tasks() {
+  return with_connection(*pool_, "cannot count tasks in PostgreSQL",
+                         [&](pg_lease& lease) -> result<task_counts> {
+    pqxx::nontransaction tx{lease.conn()};
+    auto rows = tx.exec("SELECT status, count(*) FROM tasks GROUP BY status");
+    task_counts counts{};
+    for (const auto& r : rows) {
+      task_status status;
+      auto name = text_of(r[0]);
+      if (!from_string(name, status))
+        return make_error(errc::internal, "tasks has an unknown status '" + name + "'");
+      counts[static_cast<size_t>(status)] = r[1].as<uint64_t>();
+    }
+    return counts;
+  });
+}
+
+result<std::vector<agent_record>> postgres_store::load_agents() {
+  return with_connection(*pool_, "cannot read agents from PostgreSQL",
+                         [&](pg_lease& lease) -> result<std::vector<agent_record>> {
+    pqxx::nontransaction tx{lease.conn()};
+    auto rows = tx.exec("SELECT " + agent_columns + " FROM agents ORDER BY id");
+    return collect<agent_record>(rows, read_agent);
+  });
+}
+
+result<unit_t> postgres_store::ping() {
+  return with_connection(*pool_, "PostgreSQL does not answer",
+                         [&](pg_lease& lease) -> result<unit_t> {
+    pqxx::nontransaction tx{lease.conn()};
+    tx.exec("SELECT 1 FROM schema_migrations LIMIT 1");
+    return unit;
+  });
+}
+
+result<int> postgres_store::schema_version() {
+  return with_connection(*pool_, "cannot read the schema version",
+                         [&](pg_lease& lease) -> result<int> {
+    pqxx::nontransaction tx{lease.conn()};
+    return tx.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
+  });
+}
+
+result<unit_t> postgres_store::truncate_all() {
+  return with_connection(*pool_, "cannot empty the tables", [&](pg_lease& lease) -> result<unit_t> {
+    pqxx::work tx{lease.conn()};
+    tx.exec("TRUNCATE tasks, task_events, agents RESTART IDENTITY");
+    tx.commit();
+    return unit;
+  });
+}
+
+} // namespace hive::persistence::internal

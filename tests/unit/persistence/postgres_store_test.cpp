@@ -1,0 +1,166 @@
+// What only the PostgreSQL store promises: the pool's limits, session settings, recycling,
+// concurrent migration, and finding its feet again after the server restarts.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "persistence/internal/postgres_store.hpp"
+#include "tests/support/pg_schema.hpp"
+
+namespace hive::persistence {
+namespace {
+
+using internal::pg_pool_options;
+using internal::postgres_store;
+
+class PostgresStoreTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string why;
+    schema_ = hive::test::pg_schema::create(why);
+    if (!schema_) {
+      if (std::getenv("HIVE_TEST_REQUIRE_POSTGRES") != nullptr)
+        FAIL() << why;
+      GTEST_SKIP() << why;
+    }
+  }
+
+  pg_pool_options options() const {
+    pg_pool_options o;
+    o.url = schema_->url();
+    o.min_connections = 1;
+    o.max_connections = 4;
+    o.connection_timeout_secs = 2;
+    return o;
+  }
+
+  std::unique_ptr<postgres_store> open(pg_pool_options o) {
+    auto db = postgres_store::open(std::move(o));
+    EXPECT_TRUE(db) << db.err().message;
+    return db ? std::move(*db) : nullptr;
+  }
+
+  std::unique_ptr<hive::test::pg_schema> schema_;
+};
+
+task_record make_task(std::string id) {
+  task_record t;
+  t.id = std::move(id);
+  t.type = "echo";
+  t.created_at = 1000;
+  t.updated_at = 1000;
+  return t;
+}
+
+TEST_F(PostgresStoreTest, SeveralNodesStartingAtOnceMigrateOnce) {
+  std::vector<std::future<bool>> opening;
+  for (int i = 0; i < 4; ++i)
+    opening.push_back(std::async(std::launch::async, [this] {
+      auto db = postgres_store::open(options());
+      return db && (*db)->schema_version() && *(*db)->schema_version() == 1;
+    }));
+  for (auto& f : opening)
+    EXPECT_TRUE(f.get());
+  pqxx::connection conn{schema_->url()};
+  pqxx::nontransaction tx{conn};
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<int>(), 1);
+}
+
+TEST_F(PostgresStoreTest, PoolWaitsThenGivesUpAtItsLimit) {
+  auto o = options();
+  o.max_connections = 2;
+  o.connection_timeout_secs = 1;
+  auto db = open(o);
+  ASSERT_TRUE(db);
+  auto a = db->pool().acquire();
+  auto b = db->pool().acquire();
+  ASSERT_TRUE(a && b);
+  auto started = std::chrono::steady_clock::now();
+  auto c = db->pool().acquire();
+  auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.err().code, errc::store_unavailable);
+  EXPECT_NE(c.err().message.find("no PostgreSQL connection free"), std::string::npos);
+  EXPECT_GE(waited, std::chrono::milliseconds(900));
+  // A store call at the limit fails the same way, and works once a connection comes back.
+  EXPECT_FALSE(db->ping());
+  { auto released = std::move(*a); }
+  EXPECT_TRUE(db->ping());
+  EXPECT_LE(db->pool().counts().open, 2u);
+}
+
+TEST_F(PostgresStoreTest, SessionsCarryTheStatementTimeout) {
+  auto o = options();
+  o.statement_timeout_secs = 7;
+  auto db = open(o);
+  ASSERT_TRUE(db);
+  auto lease = db->pool().acquire();
+  ASSERT_TRUE(lease);
+  pqxx::nontransaction tx{lease->conn()};
+  EXPECT_EQ(tx.exec1("SHOW statement_timeout")[0].as<std::string>(), "7s");
+  // And it is enforced: a statement running longer is cancelled.
+  o.statement_timeout_secs = 1;
+  auto strict = open(o);
+  ASSERT_TRUE(strict);
+  auto l2 = strict->pool().acquire();
+  ASSERT_TRUE(l2);
+  pqxx::nontransaction slow{l2->conn()};
+  EXPECT_THROW(slow.exec("SELECT pg_sleep(3)"), pqxx::sql_error);
+}
+
+TEST_F(PostgresStoreTest, OldConnectionsAreRecycled) {
+  auto o = options();
+  o.recycle_secs = 1;
+  auto db = open(o);
+  ASSERT_TRUE(db);
+  int backend = 0;
+  {
+    auto lease = db->pool().acquire();
+    ASSERT_TRUE(lease);
+    backend = lease->conn().backendpid();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  } // returned too old: closed
+  auto lease = db->pool().acquire();
+  ASSERT_TRUE(lease);
+  EXPECT_NE(lease->conn().backendpid(), backend);
+}
+
+// On a cluster of its own: restarting the shared one would cut the other tests' connections.
+TEST_F(PostgresStoreTest, ReconnectsAfterTheServerRestarts) {
+  std::string why;
+  auto cluster = hive::test::pg_cluster::start(why);
+  ASSERT_TRUE(cluster) << why;
+  auto o = options();
+  o.url = cluster->url();
+  auto db = open(o);
+  ASSERT_TRUE(db);
+  write_batch batch;
+  batch.tasks = {make_task("before")};
+  ASSERT_TRUE(db->apply(batch));
+  ASSERT_TRUE(cluster->restart());
+  // The pooled connection died with the old server; the store replaces it on its own.
+  batch.tasks = {make_task("after")};
+  auto ok = db->apply(batch);
+  EXPECT_TRUE(ok) << ok.err().message;
+  auto found = db->find_task("before");
+  ASSERT_TRUE(found) << found.err().message;
+  EXPECT_TRUE(found->has_value());
+  // While the server is down, calls fail with store_unavailable (after the connect timeout);
+  // once it is back they succeed again.
+  ASSERT_TRUE(cluster->halt());
+  auto down = db->apply(batch);
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.err().code, errc::store_unavailable);
+  EXPECT_FALSE(db->ping());
+  ASSERT_TRUE(cluster->resume());
+  EXPECT_TRUE(db->ping());
+  EXPECT_TRUE(db->apply(batch));
+}
+
+} // namespace
+} // namespace hive::persistence
