@@ -88,7 +88,7 @@ void recover(scheduler_actor* self, recovered_state& rec) {
     materialize(self, std::move(task));
   }
   if (!batch.empty())
-    st.ctx->writer->enqueue(std::move(batch));
+    st.ctx->writer->enqueue_durable(std::move(batch));
   if (!rec.agents.empty() || !rec.unfinished.empty())
     runtime::log_info("scheduler", "recovered " + std::to_string(st.agents.size())
                                      + " agents and " + std::to_string(st.live.size())

@@ -37,7 +37,7 @@ void flush_agents(scheduler_state& st) {
       batch.agents.push_back(agent->record);
   st.dirty_agents.clear();
   if (!batch.empty())
-    st.ctx->writer->enqueue(std::move(batch));
+    st.ctx->writer->enqueue_durable(std::move(batch));
 }
 
 void on_agent_create(scheduler_actor* self, agent_create_msg& msg) {

@@ -333,7 +333,7 @@ void on_cancel(scheduler_actor* self, cancel_msg& msg) {
     batch.tasks.push_back(t);
     batch.events.push_back(
       task_event{t.id, task_status::cancelled, now, t.attempts, {}, "cancelled by request"});
-    st.ctx->writer->enqueue(std::move(batch));
+    st.ctx->writer->enqueue_durable(std::move(batch));
     msg.reply(t);
     st.ctx->publish(event_type::task_cancelled, t, "cancelled by request");
     retire(self, msg.id, task_status::cancelled, false);

@@ -84,7 +84,7 @@ void transition(task_actor* self, task_status status, std::string detail = {}) {
   batch.tasks.push_back(t);
   batch.events.push_back(std::move(ev));
   publish_change(self, batch.events.back().detail);
-  st.ctx->writer->enqueue(std::move(batch), [](const result<unit_t>& res) {
+  st.ctx->writer->enqueue_durable(std::move(batch), [](const result<unit_t>& res) {
     if (!res)
       runtime::log_error("task", "storing a task state change failed: " + res.err().message);
   });

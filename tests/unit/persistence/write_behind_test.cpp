@@ -42,6 +42,8 @@ public:
     cv_.wait(lock, [&] { return entered_ >= n; });
   }
   void fail_when(std::function<bool(const write_batch&)> pred) { fail_when_ = std::move(pred); }
+  /// While down, every apply and ping fails, as when the database server is gone.
+  void set_down(bool down) { down_ = down; }
 
   std::string_view name() const noexcept override { return "gated"; }
   result<unit_t> apply(const write_batch& batch) override {
@@ -51,6 +53,8 @@ public:
       cv_.notify_all();
       cv_.wait(lock, [&] { return open_; });
     }
+    if (down_)
+      return make_error(errc::store_unavailable, "injected outage");
     if (fail_when_ && fail_when_(batch))
       return make_error(errc::store_unavailable, "injected failure");
     return inner_.apply(batch);
@@ -73,9 +77,14 @@ public:
   }
   result<task_counts> count_tasks() override { return inner_.count_tasks(); }
   result<std::vector<agent_record>> load_agents() override { return inner_.load_agents(); }
-  result<unit_t> ping() override { return inner_.ping(); }
+  result<unit_t> ping() override {
+    if (down_)
+      return make_error(errc::store_unavailable, "injected outage");
+    return inner_.ping();
+  }
 
 private:
+  std::atomic<bool> down_{false};
   store& inner_;
   std::mutex mtx_;
   std::condition_variable cv_;
@@ -416,6 +425,103 @@ TEST(WriteBehindTest, CommitObserverSeesEveryTransaction) {
   // Each task_write is one task row and one event row.
   EXPECT_EQ(seen, (std::vector<std::pair<size_t, bool>>{{2, true}, {4, true}, {2, false}}));
   EXPECT_TRUE(sane_times);
+}
+
+} // namespace
+} // namespace hive::persistence
+
+namespace hive::persistence {
+namespace {
+
+bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds within = 5s) {
+  auto deadline = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return pred();
+}
+
+TEST(WriteBehindTest, DurableWritesWaitOutAnOutageWhileOthersFailFast) {
+  auto mem = open_or_die("memory://");
+  gated_store db{*mem};
+  write_behind writer{db, 1000};
+  db.set_down(true);
+  outcomes seen{3};
+  writer.enqueue_durable(task_write("a"), seen.slot(0));
+  writer.enqueue_durable(task_write("b"), seen.slot(1));
+  writer.enqueue(task_write("c"), seen.slot(2)); // a submission: answered at once
+  writer.flush(); // does not wait for held writes
+  EXPECT_EQ(seen.at(2), "store_unavailable");
+  EXPECT_EQ(seen.at(0), "") << "held, not failed";
+  EXPECT_EQ(seen.at(1), "");
+  EXPECT_TRUE(wait_for([&] { return writer.stats().held == 4; })) << writer.stats().held;
+
+  db.set_down(false); // the database is back: held writes are written, in order
+  ASSERT_TRUE(wait_for([&] { return seen.at(0) == "ok" && seen.at(1) == "ok"; }));
+  EXPECT_EQ(writer.stats().held, 0u);
+  EXPECT_TRUE(mem->find_task("a")->has_value());
+  EXPECT_TRUE(mem->find_task("b")->has_value());
+  EXPECT_FALSE(mem->find_task("c")->has_value());
+  EXPECT_EQ(writer.stats().dropped, 0u);
+}
+
+TEST(WriteBehindTest, DurableWriteRefusedByAReachableStoreIsGivenUpAlone) {
+  auto mem = open_or_die("memory://");
+  gated_store db{*mem};
+  db.fail_when([](const write_batch& b) {
+    return std::any_of(b.tasks.begin(), b.tasks.end(),
+                       [](const task_record& t) { return t.id == "poison"; });
+  });
+  write_behind writer{db, 1000};
+  outcomes seen{3};
+  db.close_gate();
+  writer.enqueue(task_write("first"));
+  db.wait_entered(1);
+  writer.enqueue_durable(task_write("fine"), seen.slot(0));
+  writer.enqueue_durable(task_write("poison"), seen.slot(1)); // shares the transaction
+  writer.enqueue_durable(task_write("also-fine"), seen.slot(2));
+  db.open_gate();
+  writer.flush();
+  ASSERT_TRUE(wait_for([&] { return seen.at(2) != ""; }));
+  EXPECT_EQ(seen.at(0), "ok");
+  EXPECT_EQ(seen.at(1), "store_unavailable");
+  EXPECT_EQ(seen.at(2), "ok");
+  EXPECT_EQ(writer.stats().dropped, 1u);
+  EXPECT_EQ(writer.stats().held, 0u);
+}
+
+TEST(WriteBehindTest, HeldWritesAreBoundedOldestGivenUpFirst) {
+  auto mem = open_or_die("memory://");
+  gated_store db{*mem};
+  write_behind writer{db, 1000, /*max_held=*/4}; // two writes of two rows
+  db.set_down(true);
+  outcomes seen{3};
+  for (size_t i = 0; i < 3; ++i) {
+    writer.enqueue_durable(task_write("t" + std::to_string(i)), seen.slot(i));
+    writer.flush();
+  }
+  ASSERT_TRUE(wait_for([&] { return seen.at(0) != ""; }));
+  EXPECT_EQ(seen.at(0), "store_unavailable");
+  EXPECT_EQ(writer.stats().held, 4u);
+  db.set_down(false);
+  ASSERT_TRUE(wait_for([&] { return seen.at(1) == "ok" && seen.at(2) == "ok"; }));
+  EXPECT_EQ(writer.stats().dropped, 1u);
+}
+
+TEST(WriteBehindTest, StopGivesHeldWritesOneLastTry) {
+  auto mem = open_or_die("memory://");
+  gated_store db{*mem};
+  outcomes seen{1};
+  {
+    write_behind writer{db, 1000};
+    db.set_down(true);
+    writer.enqueue_durable(task_write("late"), seen.slot(0));
+    ASSERT_TRUE(wait_for([&] { return writer.stats().held == 2; }));
+    writer.stop(); // returns although the store is still down
+  }
+  EXPECT_EQ(seen.at(0), "store_unavailable");
 }
 
 } // namespace
