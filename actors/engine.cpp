@@ -85,7 +85,9 @@ result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runt
   ctx->blocking = std::make_unique<runtime::thread_pool>(
     std::max(2u, cfg.performance.worker_threads), "hive-exec");
   ctx->reads = std::make_unique<runtime::thread_pool>(2, "hive-read");
-  ctx->writer = std::make_unique<persistence::write_behind>(db, cfg.database.commit_batch_max);
+  ctx->writer = std::make_unique<persistence::write_behind>(
+    db, cfg.database.commit_batch_max, persistence::write_behind::default_max_held,
+    cfg.database.write_lanes != 0 ? cfg.database.write_lanes : db.concurrent_writers());
   ctx->activity = std::make_unique<task_activity>(ctx->now());
 
   // Recovery: everything the scheduler needs to resume where the last run stopped.

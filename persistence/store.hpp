@@ -42,8 +42,8 @@ struct task_filter {
 
 using task_counts = std::array<uint64_t, task_status_count>;
 
-/// A durable store. `apply` is called by one writer thread at a time; every read is thread-safe
-/// and may run concurrently with `apply`. Every function reports failure as an error value with
+/// A durable store. `apply` is called by at most `concurrent_writers()` threads at a time;
+/// every read is thread-safe and may run concurrently with `apply`. Every function reports failure as an error value with
 /// code `store_unavailable` (the database went away, the disk is full) or `internal`.
 class store {
 public:
@@ -69,6 +69,10 @@ public:
 
   /// Cheap liveness check for /ready.
   virtual result<unit_t> ping() = 0;
+
+  /// How many transactions `apply` may usefully run at once (one group-commit lane each);
+  /// `apply` must then be safe to call from that many threads.
+  virtual size_t concurrent_writers() const noexcept { return 1; }
 };
 
 /// How to open a store; the defaults are those of the settings table.

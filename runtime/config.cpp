@@ -222,6 +222,10 @@ const std::vector<setting_row>& table() {
                     [](config& c, std::string v) { c.database.synchronous = v; })},
     {{"database", "commit_batch_max", "4096", "state changes written in one transaction at most"},
      uint_setting(1, 1'000'000, [](config& c, uint64_t v) { c.database.commit_batch_max = v; })},
+    {{"database", "write_lanes", "0",
+      "group-commit writers with a transaction in flight each (0: 1 on SQLite, on PostgreSQL "
+      "max_connections / 8, 1 to 4)"},
+     uint_setting(0, 64, [](config& c, uint64_t v) { c.database.write_lanes = v; })},
     {{"database", "max_connections", "20", "PostgreSQL connections in the pool at most"},
      uint_setting(2, 1000, [](config& c, uint64_t v) { c.database.max_connections = v; })},
     {{"database", "min_connections", "5", "PostgreSQL connections kept open while idle"},
@@ -403,7 +407,8 @@ result<config> load_config(const config_sources& sources) {
       continue;
     auto name = kv.substr(0, eq);
     auto value = std::string_view{kv}.substr(eq + 1);
-    if (name == "HIVE_CONFIG")
+    // HIVE_CONFIG names the file; HIVE_TEST_* belong to the test suite (scripts/test).
+    if (name == "HIVE_CONFIG" || name.rfind("HIVE_TEST_", 0) == 0)
       continue;
     auto sep = name.find("__", 5);
     bool known = false;

@@ -53,6 +53,7 @@ struct database_config {
   std::string url; ///< sqlite://PATH, postgresql://... or memory://
   std::string synchronous; ///< "full" or "normal" (SQLite)
   uint32_t commit_batch_max = 0;
+  uint32_t write_lanes = 0; ///< group-commit writers; 0: the store's choice
   // PostgreSQL connection pool.
   uint32_t max_connections = 0;
   uint32_t min_connections = 0;

@@ -1,6 +1,8 @@
 // The PostgreSQL store: schema and migrations, COPY-based group commit, pooled reads.
 #include "persistence/internal/postgres_store.hpp"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <tuple>
 
@@ -57,8 +59,6 @@ CREATE TABLE tasks (
 CREATE INDEX tasks_by_status ON tasks (status, id);
 CREATE INDEX tasks_by_type ON tasks (type, id);
 CREATE INDEX tasks_by_agent ON tasks (agent_id, id);
-CREATE INDEX tasks_by_created ON tasks (created_at, id);
-CREATE INDEX tasks_unfinished ON tasks (id) WHERE status IN ('pending', 'queued', 'running');
 
 CREATE TABLE task_events (
   seq      BIGSERIAL PRIMARY KEY,
@@ -96,22 +96,20 @@ const std::string agent_columns =
 
 const std::string event_columns = "task_id, status, at, attempt, agent_id, detail";
 
-// The writer's temporary table: a batch's task rows in arrival order (`ord`).
-const std::string create_tasks_in =
-  "CREATE TEMP TABLE IF NOT EXISTS hive_tasks_in ("
-  "ord INTEGER, id TEXT COLLATE \"C\", type TEXT, description TEXT, payload TEXT, "
-  "priority INTEGER, required_capabilities TEXT, depends_on TEXT, timeout_ms BIGINT, "
-  "max_retries BIGINT, idempotency_key TEXT, status TEXT, attempts BIGINT, agent_id TEXT, "
-  "result TEXT, error TEXT, created_at BIGINT, updated_at BIGINT, started_at BIGINT, "
-  "finished_at BIGINT) ON COMMIT DELETE ROWS";
-
-// The last version of each task in the batch wins (as if the rows were applied in order).
-const std::string upsert_tasks_from_in =
+// A batch's task rows arrive as one array per column (`ord` is the row's place in the batch);
+// the last version of each task wins, as if the rows were applied in order.
+const std::string upsert_tasks_sql =
   "INSERT INTO tasks (" + task_columns
   + ") SELECT DISTINCT ON (id) id, type, description, payload, priority, "
     "required_capabilities, depends_on, timeout_ms, max_retries, NULLIF(idempotency_key, ''), "
     "status, attempts, agent_id, result, error, created_at, updated_at, started_at, "
-    "finished_at FROM hive_tasks_in ORDER BY id, ord DESC "
+    "finished_at FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], "
+    "$6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], "
+    "$12::bigint[], $13::text[], $14::text[], $15::text[], $16::bigint[], $17::bigint[], "
+    "$18::bigint[], $19::bigint[]) WITH ORDINALITY AS r(id, type, description, payload, "
+    "priority, required_capabilities, depends_on, timeout_ms, max_retries, idempotency_key, "
+    "status, attempts, agent_id, result, error, created_at, updated_at, started_at, "
+    "finished_at, ord) ORDER BY id, ord DESC "
     "ON CONFLICT (id) DO UPDATE SET type = excluded.type, description = excluded.description, "
     "payload = excluded.payload, priority = excluded.priority, required_capabilities = "
     "excluded.required_capabilities, depends_on = excluded.depends_on, timeout_ms = "
@@ -120,6 +118,39 @@ const std::string upsert_tasks_from_in =
     "agent_id = excluded.agent_id, result = excluded.result, error = excluded.error, "
     "created_at = excluded.created_at, updated_at = excluded.updated_at, started_at = "
     "excluded.started_at, finished_at = excluded.finished_at";
+
+/// Builds a PostgreSQL array literal, one element at a time.
+class array_literal {
+public:
+  void text(std::string_view v) {
+    start();
+    out_ += '"';
+    for (char c : v) {
+      if (c == '\0') {
+        out_ += "\xEF\xBF\xBD"; // PostgreSQL text cannot hold NUL: U+FFFD instead
+        continue;
+      }
+      if (c == '"' || c == '\\')
+        out_ += '\\';
+      out_ += c;
+    }
+    out_ += '"';
+  }
+  void number(int64_t v) {
+    start();
+    out_ += std::to_string(v);
+  }
+  std::string finish() {
+    if (out_.empty())
+      out_ = "{";
+    out_ += '}';
+    return std::move(out_);
+  }
+
+private:
+  void start() { out_ += out_.empty() ? '{' : ','; }
+  std::string out_;
+};
 
 const std::string upsert_agent_sql =
   "INSERT INTO agents (" + agent_columns
@@ -333,31 +364,43 @@ result<unit_t> postgres_store::apply(const write_batch& batch) {
                          [&](pg_lease& lease) -> result<unit_t> {
     auto& conn = lease.conn();
     if (!lease.session().writer_ready) {
-      pqxx::nontransaction setup{conn};
-      setup.exec(create_tasks_in);
-      setup.commit();
+      conn.prepare("hive_upsert_tasks", upsert_tasks_sql);
       conn.prepare("hive_upsert_agent", upsert_agent_sql);
       conn.prepare("hive_delete_agent", "DELETE FROM agents WHERE id = $1");
       lease.session().writer_ready = true;
     }
     pqxx::work txn{conn};
     if (!batch.tasks.empty()) {
-      rapidjson::StringBuffer caps, deps;
-      pqxx::stream_to in{txn, "hive_tasks_in"};
-      int ord = 0;
+      std::array<array_literal, 19> col;
+      rapidjson::StringBuffer json;
       for (const auto& t : batch.tasks) {
-        write_json(t.required_capabilities, caps);
-        write_json(t.depends_on, deps);
-        in << std::make_tuple(ord++, pg_text(t.id), pg_text(t.type), pg_text(t.description),
-                              pg_text(t.payload_json), static_cast<int>(t.priority),
-                              json_text(caps), json_text(deps), int64_t{t.timeout_ms},
-                              int64_t{t.max_retries}, pg_text(t.idempotency_key),
-                              std::string{to_string(t.status)}, int64_t{t.attempts},
-                              pg_text(t.agent_id), pg_text(t.result_json), pg_text(t.error),
-                              t.created_at, t.updated_at, t.started_at, t.finished_at);
+        col[0].text(t.id);
+        col[1].text(t.type);
+        col[2].text(t.description);
+        col[3].text(t.payload_json);
+        col[4].number(static_cast<int64_t>(t.priority));
+        write_json(t.required_capabilities, json);
+        col[5].text({json.GetString(), json.GetSize()});
+        write_json(t.depends_on, json);
+        col[6].text({json.GetString(), json.GetSize()});
+        col[7].number(t.timeout_ms);
+        col[8].number(t.max_retries);
+        col[9].text(t.idempotency_key);
+        col[10].text(to_string(t.status));
+        col[11].number(t.attempts);
+        col[12].text(t.agent_id);
+        col[13].text(t.result_json);
+        col[14].text(t.error);
+        col[15].number(t.created_at);
+        col[16].number(t.updated_at);
+        col[17].number(t.started_at);
+        col[18].number(t.finished_at);
       }
-      in.complete();
-      txn.exec(upsert_tasks_from_in);
+      std::vector<std::string> params;
+      params.reserve(col.size());
+      for (auto& c : col)
+        params.push_back(c.finish());
+      txn.exec_prepared("hive_upsert_tasks", pqxx::prepare::make_dynamic_params(params));
     }
     if (!batch.events.empty()) {
       pqxx::stream_to out{txn, "task_events",
@@ -519,6 +562,10 @@ result<unit_t> postgres_store::ping() {
     tx.exec("SELECT 1 FROM schema_migrations LIMIT 1");
     return unit;
   });
+}
+
+size_t postgres_store::concurrent_writers() const noexcept {
+  return std::clamp<size_t>(pool_->options().max_connections / 8, 1, 4);
 }
 
 result<int> postgres_store::schema_version() {

@@ -33,6 +33,10 @@ public:
   result<task_counts> count_tasks() override;
   result<std::vector<agent_record>> load_agents() override;
   result<unit_t> ping() override;
+  /// An eighth of the pool (1 to 4; 2 with the default 20): each lane holds a connection while
+  /// it commits. More lanes pay off when PostgreSQL is across a network (each commit waits a
+  /// round trip); on a machine shared with the database, one or two do as well as more.
+  size_t concurrent_writers() const noexcept override;
 
   /// The schema version in the database (tests and diagnostics).
   result<int> schema_version();
