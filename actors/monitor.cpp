@@ -107,7 +107,9 @@ void monitor::sample(const runtime::resource_reading& res, const hive_status& st
   if (finished > 0)
     snap[metric::failure_rate_percent] =
       static_cast<double>(failures.failed) * 100.0 / static_cast<double>(finished);
-  if (finished >= settings_.thresholds.failure_rate_min_tasks)
+  // Too few finished tasks to judge, unless none at all: an idle hive fails nothing, which
+  // also resolves a failure-rate alert raised before it went quiet.
+  if (finished >= settings_.thresholds.failure_rate_min_tasks || finished == 0)
     failure_rate = snap[metric::failure_rate_percent];
 
   alert_reading reading;

@@ -27,15 +27,60 @@ error bad_field(std::string field, std::string message) {
   return make_error(errc::invalid_field, std::move(text), std::move(field));
 }
 
+/// True when `s` holds a UTF-16 surrogate encoded as UTF-8 (0xED 0xA0-0xBF ...): what RapidJSON
+/// makes of an escape such as "\udc00" without its pair. Not valid UTF-8.
+bool has_surrogate(std::string_view s) {
+  for (size_t i = 0; i + 1 < s.size(); ++i)
+    if (static_cast<unsigned char>(s[i]) == 0xED && static_cast<unsigned char>(s[i + 1]) >= 0xA0)
+      return true;
+  return false;
+}
+
+/// Any string or member name of `root` with an unpaired surrogate; walked without recursion.
+bool holds_lone_surrogate(const value& root) {
+  std::vector<const value*> todo{&root};
+  while (!todo.empty()) {
+    const value* v = todo.back();
+    todo.pop_back();
+    if (v->IsString()) {
+      if (has_surrogate({v->GetString(), v->GetStringLength()}))
+        return true;
+    } else if (v->IsObject()) {
+      for (auto& m : v->GetObject()) {
+        if (has_surrogate({m.name.GetString(), m.name.GetStringLength()}))
+          return true;
+        todo.push_back(&m.value);
+      }
+    } else if (v->IsArray()) {
+      for (auto& e : v->GetArray())
+        todo.push_back(&e);
+    }
+  }
+  return false;
+}
+
+/// Names are identifiers: no tabs, newlines, NUL or other control characters.
+bool has_control_char(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+}
+
 result<unit_t> parse(std::string_view body, rapidjson::Document& doc) {
   if (body.empty())
     return make_error(errc::malformed_json, "request body is empty; expected a JSON object");
-  // Iterative: a deeply nested body must not exhaust the I/O thread's stack.
-  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
+  // Iterative: a deeply nested body must not exhaust the I/O thread's stack. Validated UTF-8:
+  // what is stored and sent on (PostgreSQL text, WebSocket text frames) must be valid.
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
+    body.data(), body.size());
   if (doc.HasParseError())
     return make_error(errc::malformed_json,
                       std::string{"malformed JSON at offset "} + std::to_string(doc.GetErrorOffset())
                         + ": " + rapidjson::GetParseError_En(doc.GetParseError()));
+  if (holds_lone_surrogate(doc))
+    return make_error(errc::malformed_json,
+                      "a string holds an unpaired surrogate escape (\\uD800-\\uDFFF), which is "
+                      "not a character");
   return unit;
 }
 
@@ -158,6 +203,8 @@ result<std::vector<capability>> decode_capabilities(const value& v, const std::s
     }
     if (cap.name.empty())
       return bad_field(item_field + ".name", "must not be empty");
+    if (has_control_char(cap.name))
+      return bad_field(item_field + ".name", "must not contain control characters");
     for (const auto& prev : out)
       if (prev.name == cap.name)
         return bad_field(item_field + ".name", "repeats capability '" + cap.name + "'");
@@ -232,6 +279,8 @@ result<task_record> decode_task_value(const value& obj, const std::string& prefi
       }
       if (req.name.empty())
         return bad_field(item_field + ".name", "must not be empty");
+      if (has_control_char(req.name))
+        return bad_field(item_field + ".name", "must not contain control characters");
       t.required_capabilities.push_back(std::move(req));
     }
   }

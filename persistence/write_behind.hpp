@@ -39,9 +39,11 @@ class commit_lane;
 /// one `enqueue` always share a transaction.
 ///
 /// Lanes: a store that takes concurrent transactions (PostgreSQL) gets several, each with its
-/// own transaction in flight. A batch of task rows goes to the lane of its first task, so every
-/// later change of a task follows the earlier ones through the same lane (a task's changes are
-/// enqueued only after its submission committed); batches with agent rows go to lane 0.
+/// own transaction in flight. A batch of task rows goes to the lane of its first task; batches
+/// with agent rows go to lane 0. The rule for writers: a batch that holds several tasks must be
+/// the only write of those tasks until it has committed (a submission batch: the tasks' actors
+/// start after the commit); every other write holds one task, and then all of that task's
+/// changes follow each other through its lane, in order.
 ///
 /// Two kinds of writes: `enqueue` is answered once, committed or failed (a submission answers
 /// 503 when its transaction fails). `enqueue_durable` is for changes nobody waits on (task state

@@ -227,7 +227,7 @@ std::string ws_session::envelope(std::string_view type, const std::string& data,
 
 void ws_session::push(std::string_view type, const std::string& data, bool control,
                       const std::string& correlation_id) {
-  if (closed_)
+  if (closed_ || !ws_.is_open())
     return;
   auto& hub = hub_->internals();
   if (!control && queue_.size() >= hub.opts.send_queue_max) {
@@ -249,8 +249,14 @@ void ws_session::push_error(const error& err, const std::string& correlation_id)
   push("error", data, true, correlation_id);
 }
 
+bool ws_session::backlogged() {
+  return queue_.size() >= hub_->internals().opts.send_queue_max
+         || ws_.next_layer().pending_bytes() >= 4 * coalescing_stream::high_water;
+}
+
 void ws_session::write_next() {
-  if (closed_)
+  // After a close frame (either side's) no data frame may follow it.
+  if (closed_ || !ws_.is_open())
     return;
   auto& out = ws_.next_layer();
   if (out.failed())
@@ -267,7 +273,12 @@ void ws_session::write_next() {
     queue_.pop_front();
   }
   out.flush();
-  if (queue_.empty())
+  if (read_paused_ && !backlogged()) {
+    // The client reads again: so do we.
+    read_paused_ = false;
+    read_next();
+  }
+  if (queue_.empty() && !read_paused_)
     return;
   // The socket is behind: wait until the stream has room again.
   writing_ = true;
@@ -301,12 +312,21 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
   if (ec)
     return close();
   handle_action(beast::buffers_to_string(rbuf_.data()));
+  // A client that sends but does not read would pile up replies (and pongs) without end:
+  // stop reading it until what it was sent drains.
+  if (backlogged()) {
+    read_paused_ = true;
+    if (!writing_)
+      write_next();
+    return;
+  }
   read_next();
 }
 
 void ws_session::handle_action(const std::string& text) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(),
+                                                                                   text.size());
   if (doc.HasParseError() || !doc.IsObject())
     return push_error(make_error(errc::malformed_json, "a frame must be a JSON object"), {});
   std::string correlation_id;

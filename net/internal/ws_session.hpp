@@ -80,6 +80,8 @@ private:
   /// Frames queued messages into the stream while it has room; waits for the socket if not.
   void write_next();
   void on_writable(boost::beast::error_code ec);
+  /// Too much waits for this client (queued or in the stream): stop reading its frames.
+  bool backlogged();
   /// `abort`: reset the connection instead of closing it (a dropped, lagging client).
   void close(bool abort = false);
 
@@ -88,6 +90,7 @@ private:
   boost::beast::flat_buffer rbuf_;
   std::deque<std::string> queue_; ///< serialised messages not yet framed into the stream
   bool writing_ = false;          ///< waiting for the stream to drain below high water
+  bool read_paused_ = false;      ///< not reading the client's frames until it drains
   bool closed_ = false;
   bool counted_ = false;
   uint64_t seq_ = 0;    ///< per-connection sequence number of sent messages

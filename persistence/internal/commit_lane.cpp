@@ -219,11 +219,13 @@ commit_lane::commit(std::vector<queued_write> writes, bool last_try,
     if (alone.front().done)
       alone.front().done(outcome);
   } else {
-    // Find the culprit: each durable write gets one transaction of its own.
+    // Find the culprit: each durable write gets one transaction of its own (and is held after
+    // all if the store turns out to be gone by then).
     for (auto& w : alone) {
       std::vector<queued_write> one;
       one.push_back(std::move(w));
-      commit(std::move(one), true, observer);
+      for (auto& back : commit(std::move(one), false, observer))
+        keep.push_back(std::move(back));
     }
   }
   return keep;

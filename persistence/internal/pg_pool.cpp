@@ -53,15 +53,20 @@ result<std::unique_ptr<pg_connection>> pg_pool::connect() {
   // libpq gives up connecting after connect_timeout; the URI may already carry options.
   auto url = opts_.url;
   url += url.find('?') == std::string::npos ? '?' : '&';
+  // Keepalives and tcp_user_timeout: a server that vanished from the network (no reset) is
+  // noticed within about the connection timeout, not after the kernel's two hours.
+  auto timeout_ms = std::to_string(uint64_t{opts_.connection_timeout_secs} * 1000);
   url += "connect_timeout=" + std::to_string(opts_.connection_timeout_secs)
-         + "&application_name=hive";
+         + "&application_name=hive&keepalives=1&keepalives_idle=10&keepalives_interval=5"
+           "&keepalives_count=3&tcp_user_timeout="
+         + timeout_ms;
   try {
     auto c = std::make_unique<pg_connection>();
     c->conn = std::make_unique<pqxx::connection>(url);
     c->opened = std::chrono::steady_clock::now();
-    pqxx::nontransaction setup{*c->conn};
-    setup.exec("SET statement_timeout = "
-               + std::to_string(uint64_t{opts_.statement_timeout_secs} * 1000));
+    // set_variable, not a plain SET: libpqxx restores it if it reconnects the session itself.
+    c->conn->set_variable("statement_timeout",
+                          std::to_string(uint64_t{opts_.statement_timeout_secs} * 1000));
     return c;
   } catch (const std::exception& e) {
     bool broken = false;
@@ -132,6 +137,16 @@ void pg_pool::give_back(std::unique_ptr<pg_connection> c, bool broken) {
     }
   }
   returned_.notify_one();
+}
+
+void pg_pool::discard_idle() {
+  std::vector<std::unique_ptr<pg_connection>> closing;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    open_ -= idle_.size();
+    closing.swap(idle_);
+  }
+  returned_.notify_all();
 }
 
 pg_pool::stats pg_pool::counts() const {

@@ -70,6 +70,10 @@ public:
   /// An idle connection, a new one, or (at the limit) the first one handed back in time.
   result<pg_lease> acquire();
 
+  /// Closes every idle connection (after one was found broken, the others likely are too:
+  /// the server restarted). Lent ones are judged when they come back.
+  void discard_idle();
+
   struct stats {
     size_t open = 0; ///< connections that exist (idle or lent)
     size_t idle = 0;

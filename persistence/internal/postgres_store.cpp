@@ -326,6 +326,7 @@ auto with_connection(pg_pool& pool, std::string_view what, Fn fn) -> decltype(fn
       return err;
     } catch (const pqxx::broken_connection& e) {
       lease->broken();
+      pool.discard_idle(); // the retry gets a fresh connection, not another stale one
       if (attempt == 0)
         continue;
       bool broken = false;

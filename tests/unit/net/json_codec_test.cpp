@@ -178,3 +178,22 @@ TEST(JsonCodec, DeepNestingIsRefusedWithoutExhaustingTheStack) {
   ASSERT_FALSE(meta.ok());
   EXPECT_EQ(meta.err().field, "metadata");
 }
+
+TEST(JsonCodec, RefusesInvalidUtf8AndControlCharactersInNames) {
+  // Raw bytes that are not UTF-8 (a lone continuation byte) never reach the store.
+  std::string bad_bytes = "{\"type\":\"echo\",\"description\":\"caf\x80\"}";
+  auto a = decode_task(bad_bytes);
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.err().code, errc::malformed_json);
+  // A lone surrogate escape is not a character either.
+  EXPECT_FALSE(decode_task(R"({"type":"echo","description":"\udc00"})"));
+  // Valid non-ASCII text passes.
+  EXPECT_TRUE(decode_task("{\"type\":\"echo\",\"description\":\"caf\xc3\xa9 \xe2\x9c\x93\"}"));
+  // Capability names are identifiers.
+  auto b = decode_task(R"({"type":"echo","required_capabilities":[{"name":"a\u0000"}]})");
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.err().field, "required_capabilities[0].name");
+  auto c = decode_agent(R"({"name":"w","capabilities":[{"name":"x\ny"}]})");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.err().field, "capabilities[0].name");
+}
