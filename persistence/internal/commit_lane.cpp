@@ -231,14 +231,36 @@ commit_lane::commit(std::vector<queued_write> writes, bool last_try,
   return keep;
 }
 
+uint64_t commit_lane::trim_held() {
+  held_items_ = 0;
+  for (const auto& w : held_)
+    held_items_ += w.batch.size();
+  // Bounded: past max_held items the oldest held writes are given up.
+  size_t drop_count = 0;
+  while (held_items_ > max_held_ && drop_count < held_.size()) {
+    held_items_ -= held_[drop_count].batch.size();
+    ++drop_count;
+  }
+  for (size_t i = 0; i < drop_count; ++i)
+    if (held_[i].done)
+      held_[i].done(make_error(errc::store_unavailable,
+                               "the store stayed unreachable and more than "
+                                 + std::to_string(max_held_)
+                                 + " changes waited for it; the oldest were given up"));
+  held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(drop_count));
+  return drop_count;
+}
+
 void commit_lane::run() {
+  using clock = std::chrono::steady_clock;
   std::chrono::milliseconds backoff{0};
+  clock::time_point retry_at{}; // while writes are held: no store I/O before this
   std::unique_lock<std::mutex> lock{mtx_};
   for (;;) {
     if (held_.empty())
       wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
     else
-      wake_.wait_for(lock, backoff, [this] { return stopping_ || !pending_.empty(); });
+      wake_.wait_until(lock, retry_at, [this] { return stopping_ || !pending_.empty(); });
     if (pending_.empty() && held_.empty())
       return; // stopping, and everything is committed
     bool last_try = stopping_;
@@ -247,45 +269,42 @@ void commit_lane::run() {
     auto observer = observer_;
     lock.unlock();
 
-    // Held writes are older than anything pending: they go first.
-    std::vector<queued_write> all = std::move(held_);
-    held_.clear();
     auto was_held = held_items_;
-    held_items_ = 0;
-    for (auto& w : writes)
-      all.push_back(std::move(w));
-    held_ = commit(std::move(all), last_try, observer);
-
     uint64_t dropped = 0;
-    for (const auto& w : held_)
-      held_items_ += w.batch.size();
-    // Bounded: past max_held items the oldest held writes are given up.
-    size_t drop_count = 0;
-    while (held_items_ > max_held_ && drop_count < held_.size()) {
-      held_items_ -= held_[drop_count].batch.size();
-      ++drop_count;
-    }
-    for (size_t i = 0; i < drop_count; ++i) {
-      if (held_[i].done)
-        held_[i].done(make_error(errc::store_unavailable,
-                                 "the store stayed unreachable and more than "
-                                   + std::to_string(max_held_)
-                                   + " changes waited for it; the oldest were given up"));
-      ++dropped;
-    }
-    held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(drop_count));
-    if (held_.empty()) {
-      if (was_held > 0)
-        runtime::log_info("store", "the store is back; " + std::to_string(was_held)
-                                     + " held changes were written");
-      backoff = std::chrono::milliseconds{0};
+    if (!held_.empty() && !last_try && clock::now() < retry_at) {
+      // The store was unreachable a moment ago and the next try is not due: no I/O. Durable
+      // writes join the held ones (in order); the others are answered at once.
+      for (auto& w : writes) {
+        if (w.durable)
+          held_.push_back(std::move(w));
+        else if (w.done)
+          w.done(make_error(errc::store_unavailable,
+                            "the store is unreachable; retrying every "
+                              + std::to_string(backoff.count()) + " ms"));
+      }
+      dropped = trim_held();
     } else {
-      if (was_held == 0)
-        runtime::log_warn("store", "the store is unreachable; holding "
-                                     + std::to_string(held_items_)
-                                     + " changes and retrying until it is back");
-      backoff = std::min(std::chrono::milliseconds{2000},
-                         std::max(std::chrono::milliseconds{50}, backoff * 2));
+      // Held writes are older than anything pending: they go first.
+      std::vector<queued_write> all = std::move(held_);
+      held_.clear();
+      for (auto& w : writes)
+        all.push_back(std::move(w));
+      held_ = commit(std::move(all), last_try, observer);
+      dropped = trim_held();
+      if (held_.empty()) {
+        if (was_held > 0)
+          runtime::log_info("store", "the store is back; " + std::to_string(was_held)
+                                       + " held changes were written");
+        backoff = std::chrono::milliseconds{0};
+      } else {
+        if (was_held == 0)
+          runtime::log_warn("store", "the store is unreachable; holding "
+                                       + std::to_string(held_items_)
+                                       + " changes and retrying until it is back");
+        backoff = std::min(std::chrono::milliseconds{2000},
+                           std::max(std::chrono::milliseconds{200}, backoff * 2));
+        retry_at = clock::now() + backoff;
+      }
     }
 
     lock.lock();

@@ -64,6 +64,10 @@ private:
   std::vector<queued_write> commit(std::vector<queued_write> writes, bool last_try,
                                    const std::shared_ptr<const commit_observer>& observer);
 
+  /// Recounts held_items_ and gives up the oldest held writes beyond max_held_; returns how
+  /// many. Writer thread only.
+  uint64_t trim_held();
+
   store& db_;
   size_t max_batch_;
   size_t max_held_;

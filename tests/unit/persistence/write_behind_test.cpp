@@ -44,6 +44,11 @@ public:
   void fail_when(std::function<bool(const write_batch&)> pred) { fail_when_ = std::move(pred); }
   /// While down, every apply and ping fails, as when the database server is gone.
   void set_down(bool down) { down_ = down; }
+  /// Applies started so far.
+  int applies() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return entered_;
+  }
 
   std::string_view name() const noexcept override { return "gated"; }
   result<unit_t> apply(const write_batch& batch) override {
@@ -568,6 +573,38 @@ TEST(WriteBehindTest, LanesKeepEachTasksChangesInOrder) {
   auto stats = writer.stats();
   EXPECT_EQ(stats.items, 200u * 3 * 2 + 1);
   EXPECT_EQ(stats.failed_commits, 0u);
+}
+
+} // namespace
+} // namespace hive::persistence
+
+namespace hive::persistence {
+namespace {
+
+// During an outage, between retries, nothing touches the store: submissions are answered at
+// once and durable writes join the held ones.
+TEST(WriteBehindTest, BetweenRetriesAnOutageCostsNoStoreCalls) {
+  auto mem = open_or_die("memory://");
+  gated_store db{*mem};
+  write_behind writer{db, 1000};
+  db.set_down(true);
+  writer.enqueue_durable(task_write("held"));
+  ASSERT_TRUE(wait_for([&] { return writer.stats().held == 2; }));
+  auto applies = db.applies();
+  outcomes seen{1};
+  auto started = std::chrono::steady_clock::now();
+  writer.enqueue(task_write("submitted"), seen.slot(0));
+  writer.enqueue_durable(task_write("changed"));
+  writer.flush();
+  EXPECT_EQ(seen.at(0), "store_unavailable");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 40ms) << "answered without a store call";
+  EXPECT_EQ(db.applies(), applies);
+  EXPECT_EQ(writer.stats().held, 4u);
+  db.set_down(false);
+  ASSERT_TRUE(wait_for([&] { return writer.stats().held == 0; }));
+  EXPECT_TRUE(mem->find_task("held")->has_value());
+  EXPECT_TRUE(mem->find_task("changed")->has_value());
+  EXPECT_FALSE(mem->find_task("submitted")->has_value());
 }
 
 } // namespace
