@@ -40,24 +40,27 @@ using agent_actor = caf::stateful_actor<agent_actor_state>;
 caf::behavior agent_behavior(agent_actor* self, context_ptr ctx) {
   self->state.ctx = std::move(ctx);
   return {
-    [=](run_atom, task_ptr task) -> caf::result<execution_result> {
+    [=](run_atom, task_ptr task, execution_context_ptr on) -> caf::result<execution_result> {
       const auto* exec = self->state.ctx->executors->find(task->type);
       if (exec == nullptr)
         return execution_result::failure("no executor for task type '" + task->type + "'",
                                          false);
       // Cheap work runs right here (an exception escaping it crashes this actor on purpose:
       // the supervisor restarts it). A result with ready_after_ms is held back by the task.
+      static const auto nobody = std::make_shared<const execution_context>();
+      if (!on)
+        on = nobody;
       if (exec->mode(*task) == execution_mode::inline_call)
-        return exec->run(*task);
+        return exec->run(*task, *on);
       // Blocking work: run on the pool, come back to this actor with the result.
       auto ticket = self->state.next_ticket++;
       auto rp = self->make_response_promise();
       self->state.pool_runs().emplace(ticket, pool_run{rp, task->id});
       caf::actor me = caf::actor_cast<caf::actor>(self);
-      bool posted = self->state.ctx->blocking->post([me, exec, task, ticket] {
+      bool posted = self->state.ctx->blocking->post([me, exec, task, on, ticket] {
         execution_result res;
         try {
-          res = exec->run(*task);
+          res = exec->run(*task, *on);
         } catch (const std::exception& e) {
           res = execution_result::failure(std::string{"executor threw: "} + e.what(), true);
         }

@@ -36,8 +36,10 @@ void agent_directory::remove(std::string_view id) {
 void agent_directory::apply(agent_entry& entry, const agent_patch& patch, timestamp_ms now) {
   if (patch.name)
     entry.record.name = *patch.name;
-  if (patch.metadata_json)
+  if (patch.metadata_json) {
     entry.record.metadata_json = *patch.metadata_json;
+    entry.context.reset(); // the next assignment sees the new metadata
+  }
   if (patch.max_concurrency)
     entry.record.max_concurrency = *patch.max_concurrency;
   if (patch.capabilities) {
@@ -170,6 +172,13 @@ void agent_directory::unindex_capabilities(agent_entry& entry) {
     if (list.empty())
       by_capability_.erase(i);
   }
+}
+
+const execution_context_ptr& agent_directory::context_of(agent_entry& entry) {
+  if (!entry.context)
+    entry.context = std::make_shared<const execution_context>(
+      execution_context{entry.record.id, entry.record.metadata_json});
+  return entry.context;
 }
 
 } // namespace hive::actors

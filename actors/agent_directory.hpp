@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -12,6 +13,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/executor.hpp"
 #include "actors/routing.hpp"
 #include "runtime/model.hpp"
 
@@ -23,6 +25,9 @@ struct agent_entry {
   uint32_t load = 0; ///< tasks assigned and not yet released
   uint32_t crash_streak = 0; ///< crashes since the agent last completed a task
   bool suspended = false;    ///< its actor was reported lost; no work until it is restarted
+  /// What executors see of the agent; made at its first assignment (idle agents cost nothing)
+  /// and dropped when its metadata changes.
+  std::shared_ptr<const execution_context> context;
   size_t available_pos = npos;
   static constexpr size_t npos = static_cast<size_t>(-1);
 
@@ -52,6 +57,9 @@ public:
   void set_state(agent_entry& entry, agent_state state, timestamp_ms now);
   /// Holds work back from an agent whose actor is gone until it is restarted (or resumes it).
   void set_suspended(agent_entry& entry, bool suspended);
+
+  /// The agent as executors see it (made on first use, kept until its metadata changes).
+  const execution_context_ptr& context_of(agent_entry& entry);
 
   /// A task was assigned to / finished on the agent. `release` updates the counters.
   void reserve(agent_entry& entry, timestamp_ms now);

@@ -40,14 +40,22 @@ struct execution_result {
   }
 };
 
+/// The agent a task runs on, as an executor sees it.
+struct execution_context {
+  std::string agent_id;
+  std::string agent_metadata_json; ///< the agent's `metadata` object, as JSON text
+};
+using execution_context_ptr = std::shared_ptr<const execution_context>;
+
 /// One kind of work. Implementations are stateless or internally synchronised: one instance
 /// serves every agent, possibly on several threads at once.
 class executor {
 public:
   virtual ~executor() = default;
   virtual execution_mode mode(const task_record& task) const = 0;
-  /// Runs the task; must not throw for bad input (answer a non-retryable failure instead).
-  virtual execution_result run(const task_record& task) const = 0;
+  /// Runs the task for the agent `on`; must not throw for bad input (answer a non-retryable
+  /// failure instead).
+  virtual execution_result run(const task_record& task, const execution_context& on) const = 0;
 };
 
 /// Executors by name. Filled at start by explicit calls (see register_builtin_executors);
@@ -64,8 +72,8 @@ private:
   std::map<std::string, std::shared_ptr<const executor>, std::less<>> executors_;
 };
 
-/// Registers `echo`, `sleep`, `nlp.analyze` and `test` (the performance guide's load-test type,
-/// an alias of `echo`).
+/// Registers `echo`, `sleep`, `nlp.analyze`, `sim` (see executors/sim.cpp) and `test` (the
+/// performance guide's load-test type, an alias of `echo`).
 void register_builtin_executors(executor_registry& registry);
 
 } // namespace hive::actors

@@ -92,6 +92,7 @@ struct ready_msg {
 struct assign_msg {
   std::string agent_id;
   caf::actor agent;
+  execution_context_ptr context; ///< handed to the executor with the run
 };
 /// The attempt on `agent_id` is over. `counted`: it says something about the agent (not a
 /// cancellation).
@@ -143,6 +144,7 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::task_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::execution_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::execution_context_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::submit_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::cancel_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::retry_msg)

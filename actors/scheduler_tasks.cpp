@@ -70,7 +70,7 @@ void dispatch(scheduler_actor* self) {
       set_status(st, lt, task_status::running);
       ++st.running;
       st.ctx->publish(event_type::task_assigned, *e.task, {}, agent->record.id);
-      assign_msg assignment{agent->record.id, agent->handle};
+      assign_msg assignment{agent->record.id, agent->handle, st.agents.context_of(*agent)};
       if (e.handle) {
         self->send(e.handle, std::move(assignment));
       } else {

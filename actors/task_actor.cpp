@@ -215,7 +215,8 @@ void start_attempt(task_actor* self, assign_msg& msg) {
   auto current = [self, attempt] {
     return self->state.running && self->state.task->attempts == attempt;
   };
-  self->request(msg.agent, std::chrono::milliseconds{timeout_ms}, run_atom::value, st.task)
+  self->request(msg.agent, std::chrono::milliseconds{timeout_ms}, run_atom::value, st.task,
+                msg.context)
     .then(
       [=](execution_result& res) {
         if (current())

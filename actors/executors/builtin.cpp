@@ -1,4 +1,4 @@
-// The built-in executors: echo, sleep and nlp.analyze.
+// The built-in executors: echo, sleep and nlp.analyze (sim lives in sim.cpp).
 #include <algorithm>
 #include <string>
 
@@ -7,6 +7,7 @@
 #include <rapidjson/writer.h>
 
 #include "actors/executor.hpp"
+#include "actors/executors/sim.hpp"
 #include "inference/text_analysis.hpp"
 
 namespace hive::actors {
@@ -22,7 +23,7 @@ bool parse_payload(const task_record& task, rapidjson::Document& doc) {
 class echo_executor final : public executor {
 public:
   execution_mode mode(const task_record&) const override { return execution_mode::inline_call; }
-  execution_result run(const task_record& task) const override {
+  execution_result run(const task_record& task, const execution_context&) const override {
     return execution_result::success(task.payload_json);
   }
 };
@@ -34,7 +35,7 @@ public:
   static constexpr int64_t max_ms = 3'600'000;
 
   execution_mode mode(const task_record&) const override { return execution_mode::inline_call; }
-  execution_result run(const task_record& task) const override {
+  execution_result run(const task_record& task, const execution_context&) const override {
     rapidjson::Document doc;
     if (!parse_payload(task, doc))
       return execution_result::failure("payload must be a JSON object", false);
@@ -61,7 +62,7 @@ public:
              : execution_mode::inline_call;
   }
 
-  execution_result run(const task_record& task) const override {
+  execution_result run(const task_record& task, const execution_context&) const override {
     rapidjson::Document doc;
     if (!parse_payload(task, doc))
       return execution_result::failure("payload must be a JSON object", false);
@@ -129,6 +130,7 @@ void register_builtin_executors(executor_registry& registry) {
   registry.add("echo", std::make_shared<echo_executor>());
   registry.add("sleep", std::make_shared<sleep_executor>());
   registry.add("nlp.analyze", std::make_shared<nlp_analyze_executor>());
+  registry.add("sim", make_sim_executor());
   registry.alias("test", "echo");
 }
 

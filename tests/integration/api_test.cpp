@@ -529,3 +529,21 @@ TEST_F(Api, EveryChangeIsPublishedOnTheEventBusInOrder) {
   EXPECT_NE(std::find(agent_events.begin(), agent_events.end(), "agent_updated"),
             agent_events.end()) << "idle -> working -> idle";
 }
+
+TEST_F(Api, SimTasksFollowTheRunningAgentsMetadata) {
+  auto agent = create_agent(
+    R"({"name":"sim","metadata":{"sim":{"skill":{"good":1.0,"bad":0.0},"default_latency_ms":1}}})");
+  auto good = submit(R"({"type":"sim","payload":{"kind":"good"},"max_retries":0})");
+  auto bad = submit(R"({"type":"sim","payload":{"kind":"bad"},"max_retries":0})");
+  EXPECT_EQ(str(wait_terminal(good), "status"), "completed");
+  auto failed = wait_terminal(bad);
+  EXPECT_EQ(str(failed, "status"), "failed");
+  EXPECT_NE(str(failed, "error").find("simulated failure"), std::string::npos);
+  // New metadata reaches the next run.
+  auto res = patch("/api/agents/" + agent,
+                   R"({"metadata":{"sim":{"skill":{"bad":1.0},"default_latency_ms":1}}})");
+  ASSERT_EQ(res.status, 200u) << res.body;
+  auto again = submit(R"({"type":"sim","payload":{"kind":"bad"},"max_retries":0})");
+  EXPECT_EQ(str(wait_terminal(again), "status"), "completed");
+}
+

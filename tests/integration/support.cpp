@@ -22,7 +22,7 @@ public:
   actors::execution_mode mode(const task_record&) const override {
     return actors::execution_mode::inline_call;
   }
-  actors::execution_result run(const task_record&) const override {
+  actors::execution_result run(const task_record&, const actors::execution_context&) const override {
     return actors::execution_result::failure("deliberate failure", retryable_);
   }
 
@@ -36,7 +36,7 @@ public:
   actors::execution_mode mode(const task_record&) const override {
     return actors::execution_mode::inline_call;
   }
-  actors::execution_result run(const task_record& task) const override {
+  actors::execution_result run(const task_record& task, const actors::execution_context&) const override {
     {
       std::lock_guard<std::mutex> guard{mtx_};
       if (seen_.insert(task.id).second)
@@ -56,7 +56,7 @@ public:
   actors::execution_mode mode(const task_record&) const override {
     return actors::execution_mode::inline_call;
   }
-  actors::execution_result run(const task_record&) const override {
+  actors::execution_result run(const task_record&, const actors::execution_context&) const override {
     throw std::runtime_error("deliberate crash, every time");
   }
 };
@@ -67,7 +67,7 @@ public:
   actors::execution_mode mode(const task_record&) const override {
     return actors::execution_mode::blocking;
   }
-  actors::execution_result run(const task_record& task) const override {
+  actors::execution_result run(const task_record& task, const actors::execution_context&) const override {
     rapidjson::Document doc;
     doc.Parse(task.payload_json.c_str());
     int ms = doc.IsObject() && doc.HasMember("ms") && doc["ms"].IsInt() ? doc["ms"].GetInt() : 0;
