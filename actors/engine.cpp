@@ -345,6 +345,14 @@ void engine::set_commit_observer(std::function<void(size_t items, double seconds
   impl_->ctx->writer->set_commit_observer(std::move(fn));
 }
 
+persistence::write_behind_stats engine::writer_stats() const {
+  return impl_->ctx->writer->stats();
+}
+
+size_t engine::write_lanes() const noexcept {
+  return impl_->ctx->writer->lanes();
+}
+
 const executor_registry& engine::executors() const noexcept {
   return *impl_->ctx->executors;
 }

@@ -14,6 +14,7 @@
 #include "actors/monitor.hpp"
 #include "actors/task_activity.hpp"
 #include "persistence/store.hpp"
+#include "persistence/write_behind.hpp"
 #include "runtime/error.hpp"
 #include "runtime/model.hpp"
 #include "runtime/resources.hpp"
@@ -130,6 +131,9 @@ public:
   /// runs on the writer thread with (rows, seconds, committed) and must not block; see
   /// persistence::write_behind::set_commit_observer. Thread-safe; an empty `fn` removes it.
   void set_commit_observer(std::function<void(size_t items, double seconds, bool ok)> fn);
+  /// The write-behind committer's counters (rows held through an outage, given up, ...).
+  persistence::write_behind_stats writer_stats() const;
+  size_t write_lanes() const noexcept;
 
   /// Stops dispatching, lets running tasks finish for up to `grace`, persists what is left
   /// and flushes the store. Blocks; call once, from the thread that owns the engine.

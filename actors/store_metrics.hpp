@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -12,8 +13,9 @@ class Registry;
 namespace hive::actors {
 
 /// Registers hive_store_commits_total, hive_store_commit_failures_total,
-/// hive_store_commit_batch_size and hive_store_commit_seconds in `registry`, which must outlive
-/// this object and every observer it hands out.
+/// hive_store_commit_batch_size, hive_store_commit_seconds, hive_store_held_rows,
+/// hive_store_given_up_total and hive_store_write_lanes in `registry`, which must outlive this
+/// object and every observer it hands out.
 class store_metrics {
 public:
   explicit store_metrics(prometheus::Registry& registry);
@@ -27,6 +29,10 @@ public:
 
   /// An observer for engine::set_commit_observer; it shares this object's state.
   std::function<void(size_t, double, bool)> observer();
+
+  /// Sets the writer's gauges (at scrape): rows held through an outage, writes given up so
+  /// far, write lanes.
+  void update(uint64_t held_rows, uint64_t given_up, size_t lanes);
 
   struct impl;
 

@@ -80,12 +80,15 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
     auto* engine = ptr->core.get();
     auto* tasks = ptr->task_metrics.get();
     auto* ws = ptr->ws_metrics.get();
+    auto* store = ptr->store_metrics.get();
     auto* hub = &ptr->ws; // set below, before the server accepts its first scrape
     // The gauges come from the scheduler's status; a failed status (shutting down) still
     // renders the rest.
-    api_opts.refresh_metrics = [engine, tasks, ws, hub](std::function<void()> render) {
+    api_opts.refresh_metrics = [engine, tasks, ws, store, hub](std::function<void()> render) {
       if (*hub)
         ws->update((*hub)->stats());
+      auto writer = engine->writer_stats();
+      store->update(writer.held, writer.dropped, engine->write_lanes());
       engine->status([tasks, render](result<actors::hive_status> st) {
         if (st)
           tasks->update(*st);

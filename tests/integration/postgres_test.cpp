@@ -70,8 +70,12 @@ TEST_F(Postgres, OutageAnswers503AndNothingAcceptedIsLost) {
   EXPECT_EQ(str(parse_json(refused.body)["error"], "code"), "store_unavailable");
   EXPECT_EQ(refused.header("retry-after"), "1");
 
-  // The sleep finishes while the database is away; its completion waits in memory.
+  // The sleep finishes while the database is away; its completion waits in memory, and
+  // /metrics (which needs no database) shows it held.
   std::this_thread::sleep_for(std::chrono::milliseconds(1800));
+  auto metrics = get("/metrics").body;
+  EXPECT_EQ(metrics.find("hive_store_held_rows 0\n"), std::string::npos) << "rows are held";
+  EXPECT_NE(metrics.find("hive_store_held_rows "), std::string::npos);
   ASSERT_TRUE(cluster_->resume());
 
   // Back: the server reconnects by itself, and the held state change reaches the database.
@@ -81,6 +85,9 @@ TEST_F(Postgres, OutageAnswers503AndNothingAcceptedIsLost) {
   EXPECT_EQ(str(done, "status"), "completed");
   auto after = submit(R"({"type":"echo"})");
   EXPECT_EQ(str(wait_terminal(after), "status"), "completed");
+  EXPECT_TRUE(wait_until("/api/hive/status", [this](const rapidjson::Document&) {
+    return get("/metrics").body.find("hive_store_held_rows 0\n") != std::string::npos;
+  }));
   // Only the accepted tasks exist: the refused submission left nothing behind.
   EXPECT_EQ(parse_json(get("/api/tasks").body).Size(), 2u);
 }
