@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/internal/monitor_actor.hpp"
+#include "actors/learned_scorer.hpp"
 #include "actors/messages.hpp"
 #include "actors/scheduler.hpp"
 #include "runtime/config.hpp"
@@ -81,7 +82,22 @@ result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runt
   ctx->db = &db;
   ctx->executors = &executors;
   ctx->retry = retry_policy{ctx->settings.retry_base_ms, ctx->settings.retry_max_ms};
-  ctx->scorer = std::make_unique<heuristic_scorer>();
+  if (cfg.neural.mode == "basic") {
+    ctx->scorer = std::make_unique<heuristic_scorer>();
+  } else {
+    // fann, or auto: this build has no GPU path, so auto is the FANN network on the CPU.
+    auto* pool = &ctx->blocking;
+    learned_scorer_options opts;
+    opts.retrain_every = cfg.neural.retrain_every;
+    opts.epochs = cfg.neural.epochs;
+    ctx->scorer = std::make_unique<learned_scorer>(
+      [pool](std::function<void()> job) { (*pool)->post(std::move(job)); }, opts);
+    ctx->routing_name = "learned (FANN, CPU)";
+    runtime::log_info("engine", std::string{"routing: learned (FANN network on the CPU"}
+                                  + (cfg.neural.mode == "auto" ? "; no GPU path in this build"
+                                                               : "")
+                                  + ")");
+  }
   ctx->blocking = std::make_unique<runtime::thread_pool>(
     std::max(2u, cfg.performance.worker_threads), "hive-exec");
   ctx->reads = std::make_unique<runtime::thread_pool>(2, "hive-read");

@@ -68,6 +68,7 @@ struct hive_status {
   /// CPU and memory at the last metrics snapshot; nullopt before the first.
   std::optional<runtime::resource_reading> resources;
   std::vector<alert> alerts; ///< active
+  std::string routing;       ///< "heuristic" or "learned (FANN, CPU)"
 };
 
 /// Owns the scheduler actor (which owns agents and tasks), the write-behind committer and

@@ -15,6 +15,10 @@ public:
   virtual ~agent_scorer() = default;
   virtual double score(const task_record& task, const agent_record& agent,
                        uint32_t load) const = 0;
+  /// How an attempt of `task` on `agent` ended (on the scheduler actor, when the agent is
+  /// released; not for cancellations). Scorers that learn override it.
+  virtual void observe(const task_record& task, const agent_record& agent, bool success,
+                       double latency_ms) {}
 };
 
 /// The built-in scorer: proficiency in what the task needs (50%), the agent's observed success

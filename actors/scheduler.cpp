@@ -50,6 +50,7 @@ void on_status(scheduler_actor* self, status_msg& msg) {
   out.now = st.ctx->now();
   out.store = std::string{st.ctx->db->name()};
   out.task_types = st.ctx->executors->names();
+  out.routing = st.ctx->routing_name;
   for (size_t i = 0; i < status_windows_secs.size(); ++i)
     out.activity[i] = st.ctx->activity->window(status_windows_secs[i], out.now);
   msg.reply(std::move(out));
@@ -123,6 +124,10 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
         i->second.assigned_agent.clear();
         if (i->second.status == task_status::running)
           set_status(s, i->second, task_status::queued);
+        // The routing model learns from every attempt that says something about the agent.
+        if (msg.counted && i->second.task)
+          if (auto* agent = s.agents.find(msg.agent_id))
+            s.ctx->scorer->observe(*i->second.task, agent->record, msg.success, msg.latency_ms);
       }
       release_agent(s, msg.agent_id, msg.success, msg.latency_ms, msg.counted);
       if (msg.lost_agent) {

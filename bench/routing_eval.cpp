@@ -9,8 +9,8 @@
 // poor one excellent, to see who notices.
 //
 // Policies: round robin; the server's heuristic (declared proficiency 50%, observed overall
-// success 30%, free capacity 20%); and the oracle, which reads the hidden skills. The learned
-// policy of issue 5 joins this table when it exists.
+// success 30%, free capacity 20%); the server's learned scorer (actors/learned_scorer.cpp);
+// and the oracle, which reads the hidden skills.
 //
 // Output: a table on stdout; `--tasks`, `--agents`, `--kinds`, `--seed`, `--change-at`.
 #include <algorithm>
@@ -18,11 +18,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "actors/learned_scorer.hpp"
 #include "actors/routing.hpp"
 #include "runtime/model.hpp"
 
@@ -130,9 +132,10 @@ public:
     }
     return best;
   }
-  void observe(const task_record&, size_t, world& w, bool ok, double) override {
-    // The server's counters: what the heuristic's success term reads.
+  void observe(const task_record& task, size_t, world& w, bool ok, double latency) override {
+    // What the scheduler does at release: tell the scorer, count on the agent.
     auto& rec = w.agents[last_];
+    scorer_->observe(task, rec, ok, latency);
     (ok ? rec.tasks_completed : rec.tasks_failed) += 1;
   }
   void remember(size_t chosen) { last_ = chosen; }
@@ -241,9 +244,14 @@ int main(int argc, char** argv) {
   round_robin rr;
   scorer_policy heuristic{"heuristic (the server's default)",
                           std::make_unique<hive::actors::heuristic_scorer>()};
+  // The server's learned scorer; training runs inline here (the server hands it to a pool).
+  scorer_policy learned{"learned (FANN prediction + Thompson sampling)",
+                        std::make_unique<hive::actors::learned_scorer>(
+                          [](std::function<void()> job) { job(); })};
   std::vector<std::pair<policy*, outcome>> rows;
   rows.emplace_back(&rr, run(rr, o));
   rows.emplace_back(&heuristic, run(heuristic, o));
+  rows.emplace_back(&learned, run(learned, o));
   rows.emplace_back(&best, best_run);
 
   std::printf("# Routing policies: %d agents, %d kinds, %d tasks, skills change at task %d "

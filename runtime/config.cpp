@@ -254,6 +254,22 @@ const std::vector<setting_row>& table() {
     {{"websocket", "idle_timeout_secs", "30",
       "a silent client is pinged at half this; no answer by then: closed"},
      uint_setting(2, 3600, [](config& c, uint64_t v) { c.websocket.idle_timeout_secs = v; })},
+    {{"neural", "mode", "basic",
+      "routing: basic (heuristic), fann (a network that learns from outcomes), auto (the GPU "
+      "path if usable, else fann), cuda"},
+     text_setting([](config& c, std::string_view v) -> std::string {
+       if (v == "basic" || v == "fann" || v == "auto") {
+         c.neural.mode = std::string{v};
+         return {};
+       }
+       if (v == "cuda")
+         return "this build has no CUDA path; use fann or auto";
+       return "must be one of basic fann auto cuda, got '" + std::string{v} + "'";
+     })},
+    {{"neural", "retrain_every", "256", "routing outcomes between training runs of the network"},
+     uint_setting(16, 1'000'000, [](config& c, uint64_t v) { c.neural.retrain_every = v; })},
+    {{"neural", "epochs", "40", "training epochs per run of the routing network"},
+     uint_setting(1, 10'000, [](config& c, uint64_t v) { c.neural.epochs = v; })},
     {{"log", "level", "info", "debug, info, warn or error"},
      choice_setting({"debug", "info", "warn", "error"},
                     [](config& c, std::string v) { c.log.level = v; })},

@@ -76,6 +76,12 @@ struct websocket_config {
   uint32_t idle_timeout_secs = 0;
 };
 
+struct neural_config {
+  std::string mode;           ///< basic (heuristic), fann, cuda, auto
+  uint32_t retrain_every = 0; ///< outcomes between training runs of the routing network
+  uint32_t epochs = 0;        ///< per training run
+};
+
 struct log_config {
   std::string level;  ///< debug, info, warn, error
   std::string format; ///< text or json
@@ -91,6 +97,7 @@ struct config {
   log_config log;
   metrics_config metrics;
   websocket_config websocket;
+  neural_config neural;
   std::string config_file; ///< the file that was read, if any
   std::vector<std::string> warnings; ///< e.g. unknown HIVE_ variables, reported at start
 };

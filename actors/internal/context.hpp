@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "actors/event_bus.hpp"
 #include "actors/executor.hpp"
@@ -42,6 +43,7 @@ struct core_context {
   std::unique_ptr<runtime::thread_pool> reads;    ///< store reads for the API
   const runtime::clock* clock = &runtime::system_clock::instance();
   std::unique_ptr<agent_scorer> scorer;
+  std::string routing_name = "heuristic"; ///< what /api/hive/status shows
   retry_policy retry{200, 30000};
   event_bus events;
   std::unique_ptr<task_activity> activity; ///< rolling rates and latencies, fed by publish()

@@ -547,3 +547,35 @@ TEST_F(Api, SimTasksFollowTheRunningAgentsMetadata) {
   EXPECT_EQ(str(wait_terminal(again), "status"), "completed");
 }
 
+class LearnedRouting : public server_fixture {
+protected:
+  void SetUp() override {
+    server_fixture::SetUp();
+    overrides.push_back("neural.mode=fann");
+    overrides.push_back("neural.retrain_every=32");
+    start();
+  }
+};
+
+TEST_F(LearnedRouting, WorkMovesToTheAgentThatSucceeds) {
+  EXPECT_EQ(str(parse_json(get("/api/hive/status").body), "routing"), "learned (FANN, CPU)");
+  // Both declare the same proficiency; only their (hidden) results differ.
+  auto good = create_agent(
+    R"({"name":"good","max_concurrency":16,"capabilities":[{"name":"x","proficiency":0.5}],"metadata":{"sim":{"default_skill":0.95,"default_latency_ms":1}}})");
+  create_agent(
+    R"({"name":"poor","max_concurrency":16,"capabilities":[{"name":"x","proficiency":0.5}],"metadata":{"sim":{"default_skill":0.05,"default_latency_ms":1}}})");
+  int last_good = 0;
+  for (int round = 0; round < 30; ++round) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 8; ++i)
+      ids.push_back(submit(
+        R"({"type":"sim","payload":{"kind":"x"},"max_retries":0,"required_capabilities":[{"name":"x"}]})"));
+    for (const auto& id : ids) {
+      auto done = wait_terminal(id);
+      if (round >= 20 && str(done, "agent_id") == good)
+        ++last_good;
+    }
+  }
+  EXPECT_GE(last_good, 60) << "of the last 80 tasks, most went to the agent that succeeds";
+}
+

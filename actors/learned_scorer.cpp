@@ -1,0 +1,160 @@
+// The learned scorer: pair statistics, the feature vector, Thompson draws, and training handed
+// to a background runner.
+#include "actors/learned_scorer.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "inference/text_features.hpp"
+
+namespace hive::actors {
+namespace {
+
+constexpr size_t type_slots = 8;
+
+double beta_draw(std::mt19937& rng, double a, double b) {
+  std::gamma_distribution<double> ga{a, 1.0};
+  std::gamma_distribution<double> gb{b, 1.0};
+  double x = ga(rng);
+  double y = gb(rng);
+  return x + y > 0 ? x / (x + y) : 0.5;
+}
+
+inference::mlp make_model(uint32_t seed) {
+  inference::mlp_spec spec;
+  spec.layers = {static_cast<unsigned>(learned_scorer::input_count), 10, 1};
+  spec.hidden = inference::activation::sigmoid_symmetric;
+  spec.output = inference::activation::sigmoid;
+  auto m = inference::mlp::create(spec, seed);
+  return std::move(*m); // this shape is always valid
+}
+
+} // namespace
+
+learned_scorer::learned_scorer(runner background, learned_scorer_options opts)
+  : background_(std::move(background)), opts_(opts),
+    model_(std::make_unique<inference::mlp>(make_model(opts.seed))), rng_(opts.seed),
+    handover_(std::make_shared<handover>()) {
+  experience_.inputs = input_count;
+  experience_.outputs = 1;
+}
+
+learned_scorer::~learned_scorer() = default;
+
+std::string learned_scorer::signature(const task_record& task) {
+  std::vector<std::string> names;
+  for (const auto& r : task.required_capabilities)
+    names.push_back(r.name);
+  std::sort(names.begin(), names.end());
+  std::string sig = task.type;
+  for (const auto& n : names)
+    sig += "|" + n;
+  return sig;
+}
+
+const learned_scorer::pair_stats* learned_scorer::stats(const agent_record& agent,
+                                                        const std::string& sig) const {
+  auto i = pairs_.find(agent.id + '\n' + sig);
+  return i == pairs_.end() ? nullptr : &i->second;
+}
+
+std::vector<float> learned_scorer::features(const task_record& task, const agent_record& agent,
+                                            uint32_t load) const {
+  auto sig = signature(task);
+  const auto* st = stats(agent, sig);
+  double s = st ? st->successes : 0;
+  double f = st ? st->failures : 0;
+  auto capacity = std::max<uint32_t>(agent.max_concurrency, 1);
+  std::vector<float> x(input_count, 0.0f);
+  x[0] = static_cast<float>(heuristic_scorer::proficiency_term(task, agent));
+  x[1] = static_cast<float>((s + 1) / (s + f + 2));
+  x[2] = static_cast<float>(std::log1p(s + f) / 5.0);
+  x[3] = static_cast<float>(heuristic_scorer::success_rate(agent));
+  x[4] = static_cast<float>(std::min(load, capacity)) / static_cast<float>(capacity);
+  x[5] = static_cast<float>(std::log1p(std::max(0.0, agent.mean_latency_ms)) / 10.0);
+  x[6 + inference::fnv1a(sig) % type_slots] = 1.0f;
+  return x;
+}
+
+void learned_scorer::adopt_trained() const {
+  std::string text;
+  {
+    std::lock_guard<std::mutex> guard{handover_->mtx};
+    text.swap(handover_->model);
+  }
+  if (text.empty())
+    return;
+  if (auto m = inference::mlp::deserialize(text)) {
+    model_ = std::make_unique<inference::mlp>(std::move(*m));
+    trained_ = true;
+  }
+}
+
+double learned_scorer::predict(const task_record& task, const agent_record& agent,
+                               uint32_t load) const {
+  adopt_trained();
+  if (!trained_)
+    return heuristic_scorer::proficiency_term(task, agent);
+  auto x = features(task, agent, load);
+  return std::clamp(static_cast<double>(model_->run(x.data())[0]), 0.001, 0.999);
+}
+
+double learned_scorer::score(const task_record& task, const agent_record& agent,
+                             uint32_t load) const {
+  double p = predict(task, agent, load);
+  const auto* st = stats(agent, signature(task));
+  double k = opts_.prior_strength;
+  double a = p * k + (st ? st->successes : 0) + 1e-3;
+  double b = (1 - p) * k + (st ? st->failures : 0) + 1e-3;
+  auto capacity = std::max<uint32_t>(agent.max_concurrency, 1);
+  double busy = static_cast<double>(std::min(load, capacity)) / capacity;
+  return beta_draw(rng_, a, b) - 0.1 * busy;
+}
+
+void learned_scorer::observe(const task_record& task, const agent_record& agent, bool success,
+                             double latency_ms) {
+  // The row the network learns from: the pair as it looked before this outcome.
+  auto x = features(task, agent, 0);
+  experience_.add(x, {success ? 1.0f : 0.0f});
+  if (experience_.rows() > opts_.experience_max) {
+    experience_.x.erase(experience_.x.begin(), experience_.x.begin() + input_count);
+    experience_.y.erase(experience_.y.begin(), experience_.y.begin() + 1);
+  }
+  auto& st = pairs_[agent.id + '\n' + signature(task)];
+  st.successes = st.successes * opts_.discount + (success ? 1 : 0);
+  st.failures = st.failures * opts_.discount + (success ? 0 : 1);
+
+  if (++since_training_ < opts_.retrain_every)
+    return;
+  {
+    std::lock_guard<std::mutex> guard{handover_->mtx};
+    if (handover_->busy)
+      return; // the previous training is still running; try again at the next outcome
+    handover_->busy = true;
+  }
+  since_training_ = 0;
+  // Train a copy of the current network on a copy of the experience, off this thread.
+  auto data = std::make_shared<inference::dataset>(experience_);
+  auto start = std::make_shared<std::string>(model_->serialize());
+  auto slot = handover_;
+  auto epochs = opts_.epochs;
+  background_([data, start, slot, epochs] {
+    std::string trained;
+    if (auto m = inference::mlp::deserialize(*start))
+      if (m->train(*data, epochs, 0.0f))
+        trained = m->serialize();
+    std::lock_guard<std::mutex> guard{slot->mtx};
+    slot->busy = false;
+    if (!trained.empty()) {
+      slot->model = std::move(trained);
+      ++slot->trainings;
+    }
+  });
+}
+
+uint64_t learned_scorer::trainings() const {
+  std::lock_guard<std::mutex> guard{handover_->mtx};
+  return handover_->trainings;
+}
+
+} // namespace hive::actors
