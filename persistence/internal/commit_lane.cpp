@@ -271,17 +271,14 @@ void commit_lane::run() {
 
     auto was_held = held_items_;
     uint64_t dropped = 0;
-    if (!held_.empty() && !last_try && clock::now() < retry_at) {
-      // The store was unreachable a moment ago and the next try is not due: no I/O. Durable
-      // writes join the held ones (in order); the others are answered at once.
-      for (auto& w : writes) {
-        if (w.durable)
-          held_.push_back(std::move(w));
-        else if (w.done)
-          w.done(make_error(errc::store_unavailable,
-                            "the store is unreachable; retrying every "
-                              + std::to_string(backoff.count()) + " ms"));
-      }
+    bool only_durable = std::all_of(writes.begin(), writes.end(),
+                                    [](const queued_write& w) { return w.durable; });
+    if (!held_.empty() && !last_try && only_durable && clock::now() < retry_at) {
+      // The store was unreachable a moment ago and the next try is not due: durable writes
+      // join the held ones (in order) without touching the store. A write someone waits for
+      // (a submission) is always tried: it finds out at once whether the store is back.
+      for (auto& w : writes)
+        held_.push_back(std::move(w));
       dropped = trim_held();
     } else {
       // Held writes are older than anything pending: they go first.
