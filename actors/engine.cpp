@@ -90,8 +90,19 @@ result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runt
     learned_scorer_options opts;
     opts.retrain_every = cfg.neural.retrain_every;
     opts.epochs = cfg.neural.epochs;
+    auto* bus = &ctx->events;
+    auto* clock = ctx->clock;
     ctx->scorer = std::make_unique<learned_scorer>(
-      [pool](std::function<void()> job) { (*pool)->post(std::move(job)); }, opts);
+      [pool](std::function<void()> job) { (*pool)->post(std::move(job)); }, opts,
+      [bus, clock](const learning_report& r) { // on the scheduler, while the context lives
+        if (!bus->has_subscribers())
+          return;
+        hive_event ev;
+        ev.type = event_type::learning_cycle_completed;
+        ev.at = clock->now();
+        ev.learning = std::make_shared<const learning_report>(r);
+        bus->publish(ev);
+      });
     ctx->routing_name = "learned (FANN, CPU)";
     runtime::log_info("engine", std::string{"routing: learned (FANN network on the CPU"}
                                   + (cfg.neural.mode == "auto" ? "; no GPU path in this build"

@@ -29,14 +29,16 @@ enum class event_type : uint8_t {
   metrics_snapshot, ///< periodic, from the monitor
   alert_raised,
   alert_resolved,
+  learning_cycle_completed, ///< a training run of the routing network
 };
-inline constexpr int event_type_count = 14;
+inline constexpr int event_type_count = 15;
 
 /// Names as they appear on the wire ("task_completed").
 std::string_view to_string(event_type x) noexcept;
 bool from_string(std::string_view in, event_type& out) noexcept;
 
 struct alert;
+struct learning_report;
 struct metrics_snapshot;
 
 /// One change. Task events carry a snapshot of the task, agent events one of the agent (for
@@ -48,6 +50,7 @@ struct hive_event {
   std::shared_ptr<const agent_record> agent;
   std::shared_ptr<const metrics_snapshot> snapshot; ///< metrics_snapshot
   std::shared_ptr<const alert> alert_info; ///< alert_raised, alert_resolved
+  std::shared_ptr<const learning_report> learning; ///< learning_cycle_completed
   std::string agent_id; ///< agent_removed, task_assigned
   std::string detail;   ///< e.g. why an attempt failed and when it is retried
 };

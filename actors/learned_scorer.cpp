@@ -3,6 +3,7 @@
 #include "actors/learned_scorer.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "inference/text_features.hpp"
@@ -31,8 +32,9 @@ inference::mlp make_model(uint32_t seed) {
 
 } // namespace
 
-learned_scorer::learned_scorer(runner background, learned_scorer_options opts)
-  : background_(std::move(background)), opts_(opts),
+learned_scorer::learned_scorer(runner background, learned_scorer_options opts,
+                               cycle_observer on_cycle)
+  : background_(std::move(background)), opts_(opts), on_cycle_(std::move(on_cycle)),
     model_(std::make_unique<inference::mlp>(make_model(opts.seed))), rng_(opts.seed),
     handover_(std::make_shared<handover>()) {
   experience_.inputs = input_count;
@@ -78,10 +80,15 @@ std::vector<float> learned_scorer::features(const task_record& task, const agent
 
 void learned_scorer::adopt_trained() const {
   std::string text;
+  std::vector<learning_report> reports;
   {
     std::lock_guard<std::mutex> guard{handover_->mtx};
     text.swap(handover_->model);
+    reports.swap(handover_->reports);
   }
+  if (on_cycle_)
+    for (const auto& r : reports)
+      on_cycle_(r);
   if (text.empty())
     return;
   if (auto m = inference::mlp::deserialize(text)) {
@@ -138,16 +145,55 @@ void learned_scorer::observe(const task_record& task, const agent_record& agent,
   auto start = std::make_shared<std::string>(model_->serialize());
   auto slot = handover_;
   auto epochs = opts_.epochs;
-  background_([data, start, slot, epochs] {
+  bool had_model = trained_;
+  background_([data, start, slot, epochs, had_model] {
+    auto began = std::chrono::steady_clock::now();
+    // The newest 20% validate, the rest train.
+    size_t rows = data->rows();
+    size_t cut = rows - std::max<size_t>(1, rows / 5);
+    inference::dataset train, check;
+    train.inputs = check.inputs = data->inputs;
+    train.outputs = check.outputs = data->outputs;
+    train.x.assign(data->x.begin(), data->x.begin() + static_cast<std::ptrdiff_t>(cut * data->inputs));
+    train.y.assign(data->y.begin(), data->y.begin() + static_cast<std::ptrdiff_t>(cut));
+    check.x.assign(data->x.begin() + static_cast<std::ptrdiff_t>(cut * data->inputs), data->x.end());
+    check.y.assign(data->y.begin() + static_cast<std::ptrdiff_t>(cut), data->y.end());
+
+    learning_report report;
+    report.rows = rows;
     std::string trained;
-    if (auto m = inference::mlp::deserialize(*start))
-      if (m->train(*data, epochs, 0.0f))
-        trained = m->serialize();
-    std::lock_guard<std::mutex> guard{slot->mtx};
-    slot->busy = false;
-    if (!trained.empty()) {
-      slot->model = std::move(trained);
+    auto current = inference::mlp::deserialize(*start);
+    auto next = inference::mlp::deserialize(*start);
+    if (current && next && train.rows() > 0 && check.rows() > 0) {
+      // Before its first adoption the network in use is the heuristic: never worse to adopt.
+      auto before = current->mse(check);
+      auto result = next->train(train, epochs, 0.0f);
+      auto after = next->mse(check);
+      if (before && result && after) {
+        report.epochs = result->epochs;
+        report.train_mse = result->mse.empty() ? 0 : result->mse.back();
+        report.validation_mse_before = *before;
+        report.validation_mse_after = *after;
+        size_t right = 0;
+        for (size_t r = 0; r < check.rows(); ++r) {
+          bool predicted = next->run(&check.x[r * check.inputs])[0] >= 0.5f;
+          right += predicted == (check.y[r] >= 0.5f) ? 1 : 0;
+        }
+        report.validation_accuracy = static_cast<double>(right) / static_cast<double>(check.rows());
+        report.adopted = !had_model || *after <= *before;
+        if (report.adopted)
+          trained = next->serialize();
+      }
+    }
+    report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    {
+      std::lock_guard<std::mutex> guard{slot->mtx};
+      slot->busy = false;
       ++slot->trainings;
+      if (!trained.empty())
+        slot->model = std::move(trained);
+      slot->reports.push_back(report);
     }
   });
 }

@@ -17,12 +17,24 @@
 
 namespace hive::actors {
 
+/// What one training run of the routing network did (a `learning_cycle_completed` event).
+struct learning_report {
+  size_t rows = 0;            ///< outcomes it learned from (training + validation)
+  unsigned epochs = 0;
+  double train_mse = 0;       ///< on the training rows, after training
+  double validation_mse_before = 0; ///< the network in use, on the newest 20% of the rows
+  double validation_mse_after = 0;  ///< the trained one, same rows
+  double validation_accuracy = 0;   ///< share of validation outcomes it predicts (p >= 0.5)
+  bool adopted = false;       ///< not worse on validation: swapped in
+  double seconds = 0;         ///< how long the run took
+};
+
 struct learned_scorer_options {
   size_t experience_max = 4096;  ///< outcomes kept for training (the newest)
   size_t retrain_every = 256;    ///< outcomes between training runs
   unsigned epochs = 40;          ///< per training run
   double prior_strength = 4;     ///< how many outcomes the network's prediction is worth
-  double discount = 0.98;        ///< weight of older outcomes of a pair at each new one
+  double discount = 0.97;        ///< weight of older outcomes of a pair at each new one
   uint32_t seed = 7;
 };
 
@@ -34,15 +46,20 @@ struct learned_scorer_options {
 ///
 /// Training never runs on the scheduler: every `retrain_every` outcomes a copy of the
 /// experience goes to `background` (the engine's blocking pool), which trains a copy of the
-/// network and hands it back; the next score() picks it up. Until the first training the
-/// prediction is the heuristic scorer's proficiency term.
+/// network on the older 80% of the rows, compares it with the network in use on the newest
+/// 20%, and hands it back only if it is not worse there; the next score() picks it up. Until
+/// the first adopted training the prediction is the heuristic scorer's proficiency term.
 ///
 /// score() and observe() run on one thread (the scheduler's); the handover is locked.
 class learned_scorer final : public agent_scorer {
 public:
   using runner = std::function<void(std::function<void()>)>;
+  /// Told about each training run, on the scorer's thread (the scheduler's), at the first
+  /// score() after the run ended; must not block.
+  using cycle_observer = std::function<void(const learning_report&)>;
 
-  explicit learned_scorer(runner background, learned_scorer_options opts = {});
+  explicit learned_scorer(runner background, learned_scorer_options opts = {},
+                          cycle_observer on_cycle = {});
   ~learned_scorer() override;
 
   double score(const task_record& task, const agent_record& agent,
@@ -71,6 +88,7 @@ private:
 
   runner background_;
   learned_scorer_options opts_;
+  cycle_observer on_cycle_;
   std::unordered_map<std::string, pair_stats> pairs_; ///< key: agent id + '\n' + task type
   inference::dataset experience_;                      ///< the newest outcomes, as rows
   size_t since_training_ = 0;
@@ -85,6 +103,7 @@ private:
     std::string model; ///< a newly trained network, serialized; empty when none waits
     uint64_t trainings = 0;
     bool busy = false;
+    std::vector<learning_report> reports; ///< runs not yet reported
   };
   std::shared_ptr<handover> handover_;
 };

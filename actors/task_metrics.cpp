@@ -13,6 +13,7 @@
 #include <prometheus/registry.h>
 
 #include "actors/alerts.hpp"
+#include "actors/learned_scorer.hpp"
 #include "actors/engine.hpp"
 #include "actors/event_bus.hpp"
 
@@ -115,7 +116,32 @@ struct task_metrics::impl {
       alerts_active(prometheus::BuildGauge()
                       .Name("hive_alerts_active")
                       .Help("Alerts raised and not yet resolved, by alert and severity.")
-                      .Register(reg)) {
+                      .Register(reg)),
+      learning_cycles(prometheus::BuildCounter()
+                        .Name("hive_learning_cycles_total")
+                        .Help("Training runs of the routing network, by whether the result was "
+                              "adopted (not worse on held-out outcomes).")
+                        .Register(reg)),
+      learning_loss(prometheus::BuildGauge()
+                      .Name("hive_learning_validation_loss")
+                      .Help("Mean squared error of the last trained routing network on "
+                            "held-out outcomes.")
+                      .Register(reg)
+                      .Add({})),
+      learning_accuracy(prometheus::BuildGauge()
+                          .Name("hive_learning_validation_accuracy")
+                          .Help("Share of held-out outcomes the last trained routing network "
+                                "predicted.")
+                          .Register(reg)
+                          .Add({})),
+      learning_seconds(prometheus::BuildHistogram()
+                         .Name("hive_learning_cycle_seconds")
+                         .Help("Time of one training run of the routing network.")
+                         .Register(reg)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{
+                                    0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10})) {
+    adopted_cycles = &learning_cycles.Add({{"adopted", "true"}});
+    rejected_cycles = &learning_cycles.Add({{"adopted", "false"}});
     for (int k = 0; k < alert_kind_count; ++k) {
       for (int sev = 0; sev < 2; ++sev) {
         prometheus::Labels labels{{"alert", std::string{to_string(static_cast<alert_kind>(k))}},
@@ -163,6 +189,12 @@ struct task_metrics::impl {
   prometheus::Family<prometheus::Gauge>& alerts_active;
   std::array<prometheus::Counter*, alert_kind_count * 2> raised{}; ///< by kind * 2 + severity
   std::array<prometheus::Gauge*, alert_kind_count * 2> active{};
+  prometheus::Family<prometheus::Counter>& learning_cycles;
+  prometheus::Gauge& learning_loss;
+  prometheus::Gauge& learning_accuracy;
+  prometheus::Histogram& learning_seconds;
+  prometheus::Counter* adopted_cycles = nullptr;
+  prometheus::Counter* rejected_cycles = nullptr;
 
   std::mutex mtx; ///< guards types
   std::unordered_map<std::string, per_type> types;
@@ -172,6 +204,14 @@ struct task_metrics::impl {
 namespace {
 
 void apply(task_metrics::impl& m, const hive_event& ev) {
+  if (ev.learning) {
+    const auto& r = *ev.learning;
+    (r.adopted ? m.adopted_cycles : m.rejected_cycles)->Increment();
+    m.learning_loss.Set(r.validation_mse_after);
+    m.learning_accuracy.Set(r.validation_accuracy);
+    m.learning_seconds.Observe(r.seconds);
+    return;
+  }
   if (ev.alert_info) {
     auto i = static_cast<size_t>(ev.alert_info->kind) * 2
              + static_cast<size_t>(ev.alert_info->severity);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "actors/engine.hpp"
+#include "actors/learned_scorer.hpp"
 #include "runtime/error.hpp"
 #include "runtime/model.hpp"
 
@@ -44,6 +45,8 @@ std::string encode_status(const actors::hive_status& status);
 /// A `metrics_snapshot` event's data: every metric by name, plus `ts`.
 std::string encode_snapshot(const actors::metrics_snapshot& snap);
 std::string encode_alert(const actors::alert& a);
+/// A `learning_cycle_completed` event's report.
+std::string encode_learning(const actors::learning_report& r);
 /// GET /api/alerts: `{"active":[...],"recent":[...]}`.
 std::string encode_alerts(const std::vector<actors::alert>& active,
                           const std::vector<actors::alert>& recent);

@@ -351,6 +351,25 @@ std::string encode_alert(const actors::alert& a) {
   return std::string{buf.GetString(), buf.GetSize()};
 }
 
+std::string encode_learning(const actors::learning_report& r) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  w.StartObject();
+  w.Key("rows");
+  w.Uint64(r.rows);
+  w.Key("epochs");
+  w.Uint(r.epochs);
+  put_number(w, "train_mse", r.train_mse);
+  put_number(w, "validation_mse_before", r.validation_mse_before);
+  put_number(w, "validation_mse_after", r.validation_mse_after);
+  put_number(w, "validation_accuracy", r.validation_accuracy);
+  w.Key("adopted");
+  w.Bool(r.adopted);
+  put_number(w, "seconds", r.seconds);
+  w.EndObject();
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
 std::string encode_alerts(const std::vector<actors::alert>& active,
                           const std::vector<actors::alert>& recent) {
   rapidjson::StringBuffer buf;

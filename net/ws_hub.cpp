@@ -35,6 +35,10 @@ std::string event_data(const actors::hive_event& ev) {
     auto json = encode_alert(*ev.alert_info);
     w.Key("alert");
     w.RawValue(json.c_str(), json.size(), rapidjson::kObjectType);
+  } else if (ev.learning) {
+    auto json = encode_learning(*ev.learning);
+    w.Key("learning");
+    w.RawValue(json.c_str(), json.size(), rapidjson::kObjectType);
   }
   if (!ev.agent_id.empty()) {
     w.Key("agent_id");

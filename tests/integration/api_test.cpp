@@ -8,6 +8,7 @@
 #include "actors/engine.hpp"
 #include "actors/event_bus.hpp"
 #include "tests/integration/support.hpp"
+#include "tests/support/ws_client.hpp"
 
 using namespace hive::test;
 
@@ -559,6 +560,10 @@ protected:
 
 TEST_F(LearnedRouting, WorkMovesToTheAgentThatSucceeds) {
   EXPECT_EQ(str(parse_json(get("/api/hive/status").body), "routing"), "learned (FANN, CPU)");
+  ws_client watcher{"127.0.0.1", srv->port()};
+  ASSERT_TRUE(watcher.ok());
+  ASSERT_TRUE(watcher.send(
+    R"({"action":"subscribe","data":{"event_types":["learning_cycle_completed"]}})"));
   // Both declare the same proficiency; only their (hidden) results differ.
   auto good = create_agent(
     R"({"name":"good","max_concurrency":16,"capabilities":[{"name":"x","proficiency":0.5}],"metadata":{"sim":{"default_skill":0.95,"default_latency_ms":1}}})");
@@ -577,5 +582,19 @@ TEST_F(LearnedRouting, WorkMovesToTheAgentThatSucceeds) {
     }
   }
   EXPECT_GE(last_good, 60) << "of the last 80 tasks, most went to the agent that succeeds";
+  // Training runs were reported on the WebSocket and counted in /metrics.
+  bool reported = false;
+  for (int i = 0; i < 20 && !reported; ++i) {
+    auto msg = watcher.read(std::chrono::seconds(5));
+    ASSERT_TRUE(msg) << "no learning_cycle_completed event";
+    auto doc = parse_json(*msg);
+    if (str(doc, "type") == "learning_cycle_completed") {
+      EXPECT_GT(doc["data"]["learning"]["rows"].GetUint64(), 0u);
+      reported = true;
+    }
+  }
+  EXPECT_TRUE(reported);
+  EXPECT_NE(get("/metrics").body.find(R"(hive_learning_cycles_total{adopted="true"})"),
+            std::string::npos);
 }
 

@@ -97,3 +97,27 @@ TEST(LearnedScorer, FeaturesAreBoundedAndSeparateSignatures) {
   other.required_capabilities[0].name = "y";
   EXPECT_NE(s.features(task(1), a, 0), s.features(other, a, 0)) << "kinds hash to their slots";
 }
+
+TEST(LearnedScorer, EachTrainingRunIsReportedAndValidatedBeforeItIsAdopted) {
+  std::vector<learning_report> reports;
+  learned_scorer_options opts;
+  opts.retrain_every = 50;
+  learned_scorer s{[](std::function<void()> job) { job(); }, opts,
+                   [&](const learning_report& r) { reports.push_back(r); }};
+  std::vector<agent_record> agents{agent("a"), agent("b")};
+  std::mt19937 rng{5};
+  run(s, agents, {0.2, 0.8}, 400, 1, rng);
+  ASSERT_GE(reports.size(), 5u) << "one report per run, delivered at the next score";
+  const auto& first = reports.front();
+  EXPECT_TRUE(first.adopted) << "the first network replaces the heuristic prior";
+  EXPECT_EQ(first.rows, 50u);
+  EXPECT_GT(first.epochs, 0u);
+  for (const auto& r : reports) {
+    EXPECT_GE(r.validation_accuracy, 0.0);
+    EXPECT_LE(r.validation_accuracy, 1.0);
+    EXPECT_EQ(r.adopted, &r == &reports.front() || r.validation_mse_after <= r.validation_mse_before)
+      << "adopted exactly when not worse on the held-out rows";
+  }
+  EXPECT_GT(reports.back().validation_accuracy, 0.6) << "it predicts most held-out outcomes";
+}
+
