@@ -1,6 +1,8 @@
 // Schema of the SQLite store, as numbered steps applied in order at open.
 #include "persistence/internal/migrations.hpp"
 
+#include "runtime/clock.hpp"
+
 #include <chrono>
 #include <string>
 
@@ -64,11 +66,6 @@ CREATE TABLE task_events (
 CREATE INDEX task_events_by_task ON task_events (task_id, seq);
 )sql";
 
-timestamp_ms now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 result<int> current_version(sqlite_connection& conn) {
   auto stmt = conn.prepare("SELECT coalesce(max(version), 0) FROM schema_migrations");
   if (!stmt)
@@ -103,7 +100,7 @@ result<unit_t> apply_step(sqlite_connection& conn, const migration& step) {
     return fail(std::move(stmt).err());
   {
     statement_scope scope{*stmt};
-    binder{*stmt}.integer(1, step.version).integer(2, now_ms());
+    binder{*stmt}.integer(1, step.version).integer(2, runtime::system_clock::instance().now());
     if (sqlite3_step(*stmt) != SQLITE_DONE)
       return fail(conn.failure("cannot record the migration"));
   }

@@ -9,7 +9,9 @@
 #include <pqxx/pqxx>
 #include <rapidjson/stringbuffer.h>
 
+#include "persistence/internal/columns.hpp"
 #include "persistence/internal/json_columns.hpp"
+#include "runtime/clock.hpp"
 
 namespace hive::persistence::internal {
 namespace {
@@ -85,17 +87,6 @@ const std::vector<pg_migration>& pg_migrations() {
 /// Any number that is the same in every Hive process: the advisory lock of migrations.
 constexpr int64_t migration_lock_key = 0x4869766500000001;
 
-const std::string task_columns =
-  "id, type, description, payload, priority, required_capabilities, depends_on, timeout_ms, "
-  "max_retries, idempotency_key, status, attempts, agent_id, result, error, created_at, "
-  "updated_at, started_at, finished_at";
-
-const std::string agent_columns =
-  "id, name, type, capabilities, max_concurrency, state, tasks_completed, tasks_failed, "
-  "mean_latency_ms, metadata, created_at, updated_at";
-
-const std::string event_columns = "task_id, status, at, attempt, agent_id, detail";
-
 // A batch's task rows arrive as one array per column (`ord` is the row's place in the batch);
 // the last version of each task wins, as if the rows were applied in order.
 const std::string upsert_tasks_sql =
@@ -106,18 +97,22 @@ const std::string upsert_tasks_sql =
     "finished_at FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], "
     "$6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], "
     "$12::bigint[], $13::text[], $14::text[], $15::text[], $16::bigint[], $17::bigint[], "
-    "$18::bigint[], $19::bigint[]) WITH ORDINALITY AS r(id, type, description, payload, "
-    "priority, required_capabilities, depends_on, timeout_ms, max_retries, idempotency_key, "
-    "status, attempts, agent_id, result, error, created_at, updated_at, started_at, "
-    "finished_at, ord) ORDER BY id, ord DESC "
-    "ON CONFLICT (id) DO UPDATE SET type = excluded.type, description = excluded.description, "
-    "payload = excluded.payload, priority = excluded.priority, required_capabilities = "
-    "excluded.required_capabilities, depends_on = excluded.depends_on, timeout_ms = "
-    "excluded.timeout_ms, max_retries = excluded.max_retries, idempotency_key = "
-    "excluded.idempotency_key, status = excluded.status, attempts = excluded.attempts, "
-    "agent_id = excluded.agent_id, result = excluded.result, error = excluded.error, "
-    "created_at = excluded.created_at, updated_at = excluded.updated_at, started_at = "
-    "excluded.started_at, finished_at = excluded.finished_at";
+    "$18::bigint[], $19::bigint[]) WITH ORDINALITY AS r("
+  + task_columns
+  + ", ord) ORDER BY id, ord DESC "
+    "ON CONFLICT (id) DO UPDATE SET type = excluded.type, idempotency_key = "
+    "excluded.idempotency_key, "
+  + task_life_updates;
+
+const std::string upsert_agent_sql =
+  "INSERT INTO agents (" + agent_columns
+  + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO UPDATE "
+    "SET "
+  + agent_updates;
+
+/// PostgreSQL text cannot hold NUL: such characters (from a JSON "\u0000") are stored as
+/// U+FFFD, the replacement character.
+constexpr std::string_view nul_replacement = "\xEF\xBF\xBD";
 
 /// Builds a PostgreSQL array literal, one element at a time.
 class array_literal {
@@ -127,7 +122,7 @@ public:
     out_ += '"';
     for (char c : v) {
       if (c == '\0') {
-        out_ += "\xEF\xBF\xBD"; // PostgreSQL text cannot hold NUL: U+FFFD instead
+        out_ += nul_replacement;
         continue;
       }
       if (c == '"' || c == '\\')
@@ -152,17 +147,7 @@ private:
   std::string out_;
 };
 
-const std::string upsert_agent_sql =
-  "INSERT INTO agents (" + agent_columns
-  + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO UPDATE "
-    "SET name = excluded.name, type = excluded.type, capabilities = excluded.capabilities, "
-    "max_concurrency = excluded.max_concurrency, state = excluded.state, tasks_completed = "
-    "excluded.tasks_completed, tasks_failed = excluded.tasks_failed, mean_latency_ms = "
-    "excluded.mean_latency_ms, metadata = excluded.metadata, created_at = excluded.created_at, "
-    "updated_at = excluded.updated_at";
-
-/// PostgreSQL text cannot hold NUL: such characters (from a JSON "\u0000") are stored as
-/// U+FFFD, the replacement character.
+/// `s` as PostgreSQL text (NUL replaced, see nul_replacement).
 std::string pg_text(std::string_view s) {
   std::string out;
   if (s.find('\0') == std::string_view::npos) {
@@ -172,7 +157,7 @@ std::string pg_text(std::string_view s) {
   out.reserve(s.size() + 8);
   for (char c : s) {
     if (c == '\0')
-      out += "\xEF\xBF\xBD";
+      out += nul_replacement;
     else
       out += c;
   }
@@ -262,6 +247,16 @@ result<task_event> read_event(const pqxx::row& r) {
   return e;
 }
 
+/// The one task a query by a unique column found, if any.
+result<std::optional<task_record>> first_task(const pqxx::result& rows) {
+  if (rows.empty())
+    return std::optional<task_record>{};
+  auto t = read_task(rows[0]);
+  if (!t)
+    return std::move(t).err();
+  return std::optional<task_record>{std::move(*t)};
+}
+
 template <class Row, class Read>
 result<std::vector<Row>> collect(const pqxx::result& rows, Read read) {
   std::vector<Row> out;
@@ -273,11 +268,6 @@ result<std::vector<Row>> collect(const pqxx::result& rows, Read read) {
     out.push_back(std::move(*row));
   }
   return out;
-}
-
-timestamp_ms now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 result<unit_t> migrate(pqxx::connection& conn) {
@@ -298,7 +288,7 @@ result<unit_t> migrate(pqxx::connection& conn) {
       continue;
     txn.exec(std::string{step.sql});
     txn.exec_params("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                    step.version, now_ms());
+                    step.version, runtime::system_clock::instance().now());
   }
   txn.commit();
   return unit;
@@ -433,14 +423,8 @@ result<std::optional<task_record>> postgres_store::find_task(std::string_view id
   return with_connection(*pool_, "cannot read a task from PostgreSQL",
                          [&](pg_lease& lease) -> result<std::optional<task_record>> {
     pqxx::nontransaction tx{lease.conn()};
-    auto rows = tx.exec_params("SELECT " + task_columns + " FROM tasks WHERE id = $1",
-                               pg_text(id));
-    if (rows.empty())
-      return std::optional<task_record>{};
-    auto t = read_task(rows[0]);
-    if (!t)
-      return std::move(t).err();
-    return std::optional<task_record>{std::move(*t)};
+    return first_task(
+      tx.exec_params("SELECT " + task_columns + " FROM tasks WHERE id = $1", pg_text(id)));
   });
 }
 
@@ -450,14 +434,8 @@ result<std::optional<task_record>> postgres_store::find_task_by_key(std::string_
   return with_connection(*pool_, "cannot read a task from PostgreSQL",
                          [&](pg_lease& lease) -> result<std::optional<task_record>> {
     pqxx::nontransaction tx{lease.conn()};
-    auto rows = tx.exec_params(
-      "SELECT " + task_columns + " FROM tasks WHERE idempotency_key = $1", pg_text(key));
-    if (rows.empty())
-      return std::optional<task_record>{};
-    auto t = read_task(rows[0]);
-    if (!t)
-      return std::move(t).err();
-    return std::optional<task_record>{std::move(*t)};
+    return first_task(tx.exec_params(
+      "SELECT " + task_columns + " FROM tasks WHERE idempotency_key = $1", pg_text(key)));
   });
 }
 

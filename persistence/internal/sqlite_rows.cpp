@@ -31,35 +31,11 @@ uint32_t column_u32(sqlite3_stmt* stmt, int col) {
 
 } // namespace
 
-// Every column of a task but id, type and idempotency_key, set from the new row.
-const std::string task_life_updates =
-  "description = excluded.description, payload = excluded.payload, priority = "
-  "excluded.priority, required_capabilities = excluded.required_capabilities, depends_on = "
-  "excluded.depends_on, timeout_ms = excluded.timeout_ms, max_retries = excluded.max_retries, "
-  "status = excluded.status, attempts = excluded.attempts, agent_id = excluded.agent_id, "
-  "result = excluded.result, error = excluded.error, created_at = excluded.created_at, "
-  "updated_at = excluded.updated_at, started_at = excluded.started_at, finished_at = "
-  "excluded.finished_at";
-
-const std::string task_columns =
-  "id, type, description, payload, priority, required_capabilities, depends_on, timeout_ms, "
-  "max_retries, idempotency_key, status, attempts, agent_id, result, error, created_at, "
-  "updated_at, started_at, finished_at";
-
-const std::string agent_columns =
-  "id, name, type, capabilities, max_concurrency, state, tasks_completed, tasks_failed, "
-  "mean_latency_ms, metadata, created_at, updated_at";
-
-const std::string event_columns = "task_id, status, at, attempt, agent_id, detail";
-
 const std::string upsert_agent_sql =
   "INSERT INTO agents (" + agent_columns
   + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO UPDATE "
-    "SET name = excluded.name, type = excluded.type, capabilities = excluded.capabilities, "
-    "max_concurrency = excluded.max_concurrency, state = excluded.state, tasks_completed = "
-    "excluded.tasks_completed, tasks_failed = excluded.tasks_failed, mean_latency_ms = "
-    "excluded.mean_latency_ms, metadata = excluded.metadata, created_at = excluded.created_at, "
-    "updated_at = excluded.updated_at";
+    "SET "
+  + agent_updates;
 
 namespace {
 

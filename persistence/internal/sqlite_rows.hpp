@@ -6,15 +6,12 @@
 
 #include <string>
 
+#include "persistence/internal/columns.hpp"
 #include "runtime/error.hpp"
 #include "runtime/model.hpp"
 
 namespace hive::persistence::internal {
 
-/// SELECT lists whose column order read_task, read_agent and read_event expect.
-extern const std::string task_columns;
-extern const std::string agent_columns;
-extern const std::string event_columns;
 
 /// Parameters one row takes in the statements below.
 inline constexpr int task_params = 19;

@@ -12,14 +12,6 @@
 
 using namespace hive::test;
 
-namespace {
-
-std::string str(const rapidjson::Value& v, const char* key) {
-  return v.HasMember(key) && v[key].IsString() ? v[key].GetString() : "";
-}
-
-} // namespace
-
 class Api : public server_fixture {
 protected:
   void SetUp() override {

@@ -8,14 +8,6 @@
 
 using namespace hive::test;
 
-namespace {
-
-std::string str(const rapidjson::Value& v, const char* key) {
-  return v.IsObject() && v.HasMember(key) && v[key].IsString() ? v[key].GetString() : "";
-}
-
-} // namespace
-
 class Postgres : public server_fixture {
 protected:
   void SetUp() override {

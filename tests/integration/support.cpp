@@ -7,6 +7,25 @@
 
 namespace hive::test {
 
+std::string str(const rapidjson::Value& v, const char* key) {
+  return v.IsObject() && v.HasMember(key) && v[key].IsString() ? v[key].GetString() : "";
+}
+
+std::optional<rapidjson::Document> read_until(ws_client& c, const std::string& type,
+                                              std::chrono::milliseconds within) {
+  auto deadline = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto msg = c.read(std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now()));
+    if (!msg)
+      return std::nullopt;
+    auto doc = parse_json(*msg);
+    if (str(doc, "type") == type)
+      return doc;
+  }
+  return std::nullopt;
+}
+
 rapidjson::Document parse_json(const std::string& body) {
   rapidjson::Document doc;
   doc.Parse(body.c_str());

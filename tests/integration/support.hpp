@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,11 +16,21 @@
 #include "actors/executor.hpp"
 #include "app/server.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/ws_client.hpp"
 
 namespace hive::test {
 
 /// Parses a JSON body (fails the test if it is not JSON).
 rapidjson::Document parse_json(const std::string& body);
+
+/// The string member `key` of `v`, or "" when `v` is no object or the member no string.
+std::string str(const rapidjson::Value& v, const char* key);
+
+/// Reads WebSocket messages until one of `type` arrives; nullopt when nothing more comes
+/// within `within` (a read that gives up ends the client: see ws_client::read).
+std::optional<rapidjson::Document> read_until(ws_client& c, const std::string& type,
+                                              std::chrono::milliseconds within
+                                              = std::chrono::seconds(5));
 
 /// Executors only the tests register: `test.fail` (always fails, retryable),
 /// `test.permanent` (fails, not retryable) and `test.crash` (throws on a task's first attempt,

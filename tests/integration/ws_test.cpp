@@ -7,31 +7,6 @@
 
 using namespace hive::test;
 
-namespace {
-
-std::string str(const rapidjson::Value& v, const char* key) {
-  return v.IsObject() && v.HasMember(key) && v[key].IsString() ? v[key].GetString() : "";
-}
-
-/// Reads messages until one of `type` arrives (or nothing comes for `within`).
-std::optional<rapidjson::Document> read_until(ws_client& c, const std::string& type,
-                                              std::chrono::milliseconds within
-                                              = std::chrono::seconds(5)) {
-  auto deadline = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto msg = c.read(std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now()));
-    if (!msg)
-      return std::nullopt;
-    auto doc = parse_json(*msg);
-    if (str(doc, "type") == type)
-      return doc;
-  }
-  return std::nullopt;
-}
-
-} // namespace
-
 class WebSocket : public server_fixture {
 protected:
   void SetUp() override {
