@@ -1,10 +1,10 @@
 // The registry wrapper, its text rendering and the /proc process collector.
 #include "runtime/metrics.hpp"
 
+#include "runtime/internal/proc_text.hpp"
+
 #include <cstdlib>
 #include <dirent.h>
-#include <fstream>
-#include <sstream>
 #include <unistd.h>
 #include <vector>
 
@@ -14,25 +14,6 @@
 
 namespace hive::runtime {
 namespace {
-
-std::optional<std::string> read_file(const char* path) {
-  std::ifstream in{path};
-  if (!in)
-    return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::optional<double> to_number(std::string_view text) {
-  // strtod wants a terminated string; the fields are short.
-  std::string copy{text};
-  char* end = nullptr;
-  double value = std::strtod(copy.c_str(), &end);
-  if (copy.empty() || end != copy.c_str() + copy.size())
-    return std::nullopt;
-  return value;
-}
 
 /// Entries of /proc/self/fd, less the one opendir itself holds.
 std::optional<double> count_open_fds() {
@@ -108,11 +89,11 @@ std::optional<process_stats> parse_proc_stat(std::string_view stat, const proc_c
   // fields[i] is field i + 3 of proc(5): utime 14, stime 15, starttime 22, vsize 23, rss 24.
   if (fields.size() < 22)
     return std::nullopt;
-  auto utime = to_number(fields[11]);
-  auto stime = to_number(fields[12]);
-  auto start = to_number(fields[19]);
-  auto vsize = to_number(fields[20]);
-  auto rss = to_number(fields[21]);
+  auto utime = internal::parse_number(fields[11]);
+  auto stime = internal::parse_number(fields[12]);
+  auto start = internal::parse_number(fields[19]);
+  auto vsize = internal::parse_number(fields[20]);
+  auto rss = internal::parse_number(fields[21]);
   if (!utime || !stime || !start || !vsize || !rss)
     return std::nullopt;
   process_stats out;
@@ -131,7 +112,7 @@ std::optional<double> parse_boot_time(std::string_view proc_stat) {
       end = proc_stat.size();
     auto line = proc_stat.substr(pos, end - pos);
     if (line.rfind("btime ", 0) == 0)
-      return to_number(line.substr(6));
+      return internal::parse_number(line.substr(6));
     pos = end + 1;
   }
   return std::nullopt;
@@ -140,10 +121,10 @@ std::optional<double> parse_boot_time(std::string_view proc_stat) {
 std::optional<process_stats> read_process_stats() {
   // Boot time never changes while we run: read it once.
   static const std::optional<double> boot = [] {
-    auto text = read_file("/proc/stat");
+    auto text = internal::read_text_file("/proc/stat");
     return text ? parse_boot_time(*text) : std::nullopt;
   }();
-  auto stat = read_file("/proc/self/stat");
+  auto stat = internal::read_text_file("/proc/self/stat");
   auto fds = count_open_fds();
   if (!stat || !boot || !fds)
     return std::nullopt;

@@ -2,39 +2,19 @@
 #include "runtime/resources.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <fstream>
 #include <sched.h>
-#include <sstream>
 #include <string>
 
+#include "runtime/internal/proc_text.hpp"
 #include "runtime/metrics.hpp"
 
 namespace hive::runtime {
 namespace {
 
-std::optional<std::string> read_text(const char* path) {
-  std::ifstream in{path};
-  if (!in)
-    return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
+/// A number above zero; nullopt for "max", junk, zero or less.
 std::optional<double> positive_number(std::string_view text) {
-  std::string copy{trim(text)};
-  char* end = nullptr;
-  double v = std::strtod(copy.c_str(), &end);
-  if (copy.empty() || end != copy.c_str() + copy.size() || !(v > 0))
+  auto v = internal::parse_number(text);
+  if (!v || !(*v > 0))
     return std::nullopt;
   return v;
 }
@@ -45,7 +25,7 @@ double usable_cpus() {
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) == 0)
     cpus = std::max(1, CPU_COUNT(&set));
-  if (auto text = read_text("/sys/fs/cgroup/cpu.max"))
+  if (auto text = internal::read_text_file("/sys/fs/cgroup/cpu.max"))
     if (auto quota = parse_cgroup_cpu_max(*text))
       cpus = std::min(cpus, std::max(0.01, *quota));
   return cpus;
@@ -53,10 +33,10 @@ double usable_cpus() {
 
 double memory_limit() {
   double limit = 0;
-  if (auto text = read_text("/proc/meminfo"))
+  if (auto text = internal::read_text_file("/proc/meminfo"))
     if (auto total = parse_meminfo_total(*text))
       limit = *total;
-  if (auto text = read_text("/sys/fs/cgroup/memory.max"))
+  if (auto text = internal::read_text_file("/sys/fs/cgroup/memory.max"))
     if (auto max = parse_cgroup_memory_max(*text); max && (limit == 0 || *max < limit))
       limit = *max;
   return limit;
@@ -70,7 +50,8 @@ std::optional<double> parse_meminfo_total(std::string_view meminfo) {
     return std::nullopt;
   auto line = meminfo.substr(pos + 9);
   line = line.substr(0, line.find('\n'));
-  line = trim(line);
+  while (!line.empty() && line.back() == ' ')
+    line.remove_suffix(1);
   if (line.size() > 3 && line.substr(line.size() - 3) == " kB")
     line.remove_suffix(3);
   auto kib = positive_number(line);
@@ -84,7 +65,8 @@ std::optional<double> parse_cgroup_memory_max(std::string_view text) {
 }
 
 std::optional<double> parse_cgroup_cpu_max(std::string_view text) {
-  text = trim(text);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.remove_suffix(1);
   auto space = text.find(' ');
   if (space == std::string_view::npos)
     return std::nullopt;
