@@ -63,7 +63,12 @@ const learned_scorer::pair_stats* learned_scorer::stats(const agent_record& agen
 std::vector<float> learned_scorer::features(const task_record& task, const agent_record& agent,
                                             uint32_t load) const {
   auto sig = signature(task);
-  const auto* st = stats(agent, sig);
+  return features_of(sig, stats(agent, sig), task, agent, load);
+}
+
+std::vector<float> learned_scorer::features_of(const std::string& sig, const pair_stats* st,
+                                               const task_record& task,
+                                               const agent_record& agent, uint32_t load) {
   double s = st ? st->successes : 0;
   double f = st ? st->failures : 0;
   auto capacity = std::max<uint32_t>(agent.max_concurrency, 1);
@@ -79,10 +84,14 @@ std::vector<float> learned_scorer::features(const task_record& task, const agent
 }
 
 void learned_scorer::adopt_trained() const {
+  // Checked for every candidate: a flag, not the lock, unless something waits.
+  if (!handover_->waiting.load(std::memory_order_acquire))
+    return;
   std::string text;
   std::vector<learning_report> reports;
   {
     std::lock_guard<std::mutex> guard{handover_->mtx};
+    handover_->waiting.store(false, std::memory_order_relaxed);
     text.swap(handover_->model);
     reports.swap(handover_->reports);
   }
@@ -99,17 +108,25 @@ void learned_scorer::adopt_trained() const {
 
 double learned_scorer::predict(const task_record& task, const agent_record& agent,
                                uint32_t load) const {
+  auto sig = signature(task);
+  return predict_of(sig, stats(agent, sig), task, agent, load);
+}
+
+double learned_scorer::predict_of(const std::string& sig, const pair_stats* st,
+                                  const task_record& task, const agent_record& agent,
+                                  uint32_t load) const {
   adopt_trained();
   if (!trained_)
     return heuristic_scorer::proficiency_term(task, agent);
-  auto x = features(task, agent, load);
+  auto x = features_of(sig, st, task, agent, load);
   return std::clamp(static_cast<double>(model_->run(x.data())[0]), 0.001, 0.999);
 }
 
 double learned_scorer::score(const task_record& task, const agent_record& agent,
                              uint32_t load) const {
-  double p = predict(task, agent, load);
-  const auto* st = stats(agent, signature(task));
+  auto sig = signature(task);
+  const auto* st = stats(agent, sig);
+  double p = predict_of(sig, st, task, agent, load);
   double k = opts_.prior_strength;
   double a = p * k + (st ? st->successes : 0) + 1e-3;
   double b = (1 - p) * k + (st ? st->failures : 0) + 1e-3;
@@ -121,13 +138,13 @@ double learned_scorer::score(const task_record& task, const agent_record& agent,
 void learned_scorer::observe(const task_record& task, const agent_record& agent, bool success,
                              double latency_ms) {
   // The row the network learns from: the pair as it looked before this outcome.
-  auto x = features(task, agent, 0);
-  experience_.add(x, {success ? 1.0f : 0.0f});
+  auto sig = signature(task);
+  auto& st = pairs_[agent.id + '\n' + sig];
+  experience_.add(features_of(sig, &st, task, agent, 0), {success ? 1.0f : 0.0f});
   if (experience_.rows() > opts_.experience_max) {
     experience_.x.erase(experience_.x.begin(), experience_.x.begin() + input_count);
     experience_.y.erase(experience_.y.begin(), experience_.y.begin() + 1);
   }
-  auto& st = pairs_[agent.id + '\n' + signature(task)];
   st.successes = st.successes * opts_.discount + (success ? 1 : 0);
   st.failures = st.failures * opts_.discount + (success ? 0 : 1);
 
@@ -194,6 +211,7 @@ void learned_scorer::observe(const task_record& task, const agent_record& agent,
       if (!trained.empty())
         slot->model = std::move(trained);
       slot->reports.push_back(report);
+      slot->waiting.store(true, std::memory_order_release);
     }
   });
 }

@@ -2,6 +2,7 @@
 // Thompson sampling around that prediction keeps trying agents it knows little about.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -12,22 +13,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/learning_report.hpp"
 #include "actors/routing.hpp"
 #include "inference/mlp.hpp"
 
 namespace hive::actors {
-
-/// What one training run of the routing network did (a `learning_cycle_completed` event).
-struct learning_report {
-  size_t rows = 0;            ///< outcomes it learned from (training + validation)
-  unsigned epochs = 0;
-  double train_mse = 0;       ///< on the training rows, after training
-  double validation_mse_before = 0; ///< the network in use, on the newest 20% of the rows
-  double validation_mse_after = 0;  ///< the trained one, same rows
-  double validation_accuracy = 0;   ///< share of validation outcomes it predicts (p >= 0.5)
-  bool adopted = false;       ///< not worse on validation: swapped in
-  double seconds = 0;         ///< how long the run took
-};
 
 struct learned_scorer_options {
   size_t experience_max = 4096;  ///< outcomes kept for training (the newest)
@@ -84,6 +74,13 @@ private:
   /// What outcomes are counted by: the task type plus the capabilities it requires.
   static std::string signature(const task_record& task);
   const pair_stats* stats(const agent_record& agent, const std::string& signature) const;
+  /// features() and predict() for a signature and its stats already looked up (score() looks
+  /// them up once per candidate).
+  static std::vector<float> features_of(const std::string& sig, const pair_stats* st,
+                                        const task_record& task, const agent_record& agent,
+                                        uint32_t load);
+  double predict_of(const std::string& sig, const pair_stats* st, const task_record& task,
+                    const agent_record& agent, uint32_t load) const;
   void adopt_trained() const;
 
   runner background_;
@@ -104,6 +101,7 @@ private:
     uint64_t trainings = 0;
     bool busy = false;
     std::vector<learning_report> reports; ///< runs not yet reported
+    std::atomic<bool> waiting{false};      ///< model or reports to pick up
   };
   std::shared_ptr<handover> handover_;
 };

@@ -13,7 +13,7 @@
 #include <prometheus/registry.h>
 
 #include "actors/alerts.hpp"
-#include "actors/learned_scorer.hpp"
+#include "actors/learning_report.hpp"
 #include "actors/engine.hpp"
 #include "actors/event_bus.hpp"
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "actors/engine.hpp"
-#include "actors/learned_scorer.hpp"
+#include "actors/learning_report.hpp"
 #include "runtime/error.hpp"
 #include "runtime/model.hpp"
 

@@ -9,22 +9,14 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "inference/text_features.hpp"
+
 namespace hive::actors {
 namespace {
 
-uint64_t fnv1a(std::string_view bytes, uint64_t h = 14695981039346656037ull) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 /// A number in [0, 1) that depends only on the run.
 double draw(const task_record& task, const execution_context& on) {
-  auto h = fnv1a(task.id);
-  h = fnv1a("#" + std::to_string(task.attempts) + "@", h);
-  h = fnv1a(on.agent_id, h);
+  auto h = inference::fnv1a(task.id + "#" + std::to_string(task.attempts) + "@" + on.agent_id);
   // Finalise (splitmix64) so that neighbouring ids spread over the whole range.
   h ^= h >> 30;
   h *= 0xbf58476d1ce4e5b9ull;
