@@ -198,26 +198,6 @@ int fill_tasks(const target& t, const options& o) {
 
 // -- e2e: submit for D seconds, wait for completion, read the tasks back ------------------
 
-/// Finished tasks as counted by GET /api/hive/status, or -1 on failure.
-int64_t finished_tasks(blocking_client& ctl, int64_t& completed) {
-  unsigned status = 0;
-  std::string body, error;
-  if (!ctl.request("GET", "/api/hive/status", "", status, body, error) || status != 200) {
-    std::fprintf(stderr, "e2e: status poll failed: %s (HTTP %u)\n", error.c_str(), status);
-    return -1;
-  }
-  rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (!doc.IsObject() || !doc.HasMember("tasks") || !doc["tasks"].HasMember("by_status"))
-    return -1;
-  const auto& by = doc["tasks"]["by_status"];
-  auto get = [&](const char* key) -> int64_t {
-    return by.HasMember(key) && by[key].IsUint64() ? static_cast<int64_t>(by[key].GetUint64()) : 0;
-  };
-  completed = get("completed");
-  return completed + get("failed") + get("dead") + get("cancelled");
-}
-
 /// Latencies (ms) of every completed task, read back page by page; false on failure.
 bool read_latencies(blocking_client& ctl, std::vector<double>& out, uint64_t& failed) {
   out.clear();

@@ -11,9 +11,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <charconv>
 #include <cstring>
 #include <vector>
+
+#include <rapidjson/document.h>
 
 namespace hive::bench {
 namespace {
@@ -370,6 +373,25 @@ bool run_load(const std::string& host, uint16_t port, size_t connections,
   }
   cleanup();
   return true;
+}
+
+int64_t finished_tasks(blocking_client& ctl, int64_t& completed) {
+  unsigned status = 0;
+  std::string body, error;
+  if (!ctl.request("GET", "/api/hive/status", "", status, body, error) || status != 200) {
+    std::fprintf(stderr, "status poll failed: %s (HTTP %u)\n", error.c_str(), status);
+    return -1;
+  }
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (!doc.IsObject() || !doc.HasMember("tasks") || !doc["tasks"].HasMember("by_status"))
+    return -1;
+  const auto& by = doc["tasks"]["by_status"];
+  auto get = [&](const char* key) -> int64_t {
+    return by.HasMember(key) && by[key].IsUint64() ? static_cast<int64_t>(by[key].GetUint64()) : 0;
+  };
+  completed = get("completed");
+  return completed + get("failed") + get("dead") + get("cancelled");
 }
 
 } // namespace hive::bench

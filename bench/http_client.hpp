@@ -103,4 +103,8 @@ struct options {
   }
 };
 
+/// Finished tasks per GET /api/hive/status (completed, failed, dead, cancelled), the completed
+/// ones in `completed`; -1 when the status cannot be read (the reason goes to stderr).
+int64_t finished_tasks(blocking_client& ctl, int64_t& completed);
+
 } // namespace hive::bench

@@ -169,24 +169,6 @@ std::string batch_body(uint64_t first_seq, size_t count) {
   return body + "]}";
 }
 
-/// Finished tasks per GET /api/hive/status (completed in `completed`), or -1.
-int64_t finished_tasks(blocking_client& ctl, int64_t& completed) {
-  unsigned status = 0;
-  std::string body, error;
-  if (!ctl.request("GET", "/api/hive/status", "", status, body, error) || status != 200)
-    return -1;
-  rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (!doc.IsObject() || !doc.HasMember("tasks") || !doc["tasks"].HasMember("by_status"))
-    return -1;
-  const auto& by = doc["tasks"]["by_status"];
-  auto get = [&](const char* key) -> int64_t {
-    return by.HasMember(key) && by[key].IsUint64() ? static_cast<int64_t>(by[key].GetUint64()) : 0;
-  };
-  completed = get("completed");
-  return completed + get("failed") + get("dead") + get("cancelled");
-}
-
 /// A counter from /metrics (first sample with that name), or -1 (metrics off or missing).
 double metric(blocking_client& ctl, const std::string& name) {
   unsigned status = 0;
