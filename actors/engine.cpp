@@ -267,6 +267,48 @@ void engine::task_events(std::string id, callback<std::vector<task_event>> done)
     });
 }
 
+void engine::list_objects(std::string kind,
+                          callback<std::vector<persistence::stored_object>> done) {
+  impl_->read<std::vector<persistence::stored_object>>(
+    std::move(done), [kind](persistence::store& db) { return db.list_objects(kind); });
+}
+
+void engine::get_object(std::string kind, std::string name,
+                        callback<persistence::stored_object> done) {
+  impl_->read<persistence::stored_object>(
+    std::move(done), [kind, name](persistence::store& db) -> result<persistence::stored_object> {
+      auto found = db.find_object(kind, name);
+      if (!found)
+        return std::move(found).err();
+      if (!found->has_value())
+        return make_error(errc::not_found, "no " + kind + " named '" + name + "'", "name");
+      return std::move(**found);
+    });
+}
+
+void engine::put_object(persistence::stored_object object, callback<bool> done) {
+  impl_->read<bool>(std::move(done), [object](persistence::store& db) -> result<bool> {
+    auto found = db.find_object(object.kind, object.name);
+    if (!found)
+      return std::move(found).err();
+    if (auto ok = db.put_object(object); !ok)
+      return std::move(ok).err();
+    return !found->has_value();
+  });
+}
+
+void engine::delete_object(std::string kind, std::string name, callback<unit_t> done) {
+  impl_->read<unit_t>(std::move(done),
+                      [kind, name](persistence::store& db) -> result<unit_t> {
+    auto gone = db.delete_object(kind, name);
+    if (!gone)
+      return std::move(gone).err();
+    if (!*gone)
+      return make_error(errc::not_found, "no " + kind + " named '" + name + "'", "name");
+    return unit;
+  });
+}
+
 void engine::cancel_task(std::string id, callback<task_record> done) {
   auto self = impl_;
   // The scheduler cancels unfinished tasks; for any other id the store tells 404 from 409.

@@ -107,6 +107,17 @@ public:
   void update_agent(std::string id, agent_patch patch, callback<agent_record> done);
   void delete_agent(std::string id, callback<unit_t> done);
 
+  // -- stored objects (models, datasets; see neural_library.hpp) ------------
+
+  /// Every object of a kind, without bodies, by name.
+  void list_objects(std::string kind, callback<std::vector<persistence::stored_object>> done);
+  /// One object with its body; not_found when there is none.
+  void get_object(std::string kind, std::string name, callback<persistence::stored_object> done);
+  /// Stores an object; answers whether it is new (false: it replaced one).
+  void put_object(persistence::stored_object object, callback<bool> done);
+  /// not_found when there was nothing to delete.
+  void delete_object(std::string kind, std::string name, callback<unit_t> done);
+
   // -- hive -----------------------------------------------------------------
 
   void status(callback<hive_status> done);

@@ -7,6 +7,7 @@
 #include "actors/engine.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/executor.hpp"
+#include "actors/neural_library.hpp"
 #include "actors/store_metrics.hpp"
 #include "actors/task_metrics.hpp"
 #include "net/api.hpp"
@@ -58,6 +59,7 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   ptr->db = std::move(*db);
   // L2: executors, the actor system and the engine (recovers agents and tasks).
   actors::register_builtin_executors(ptr->executors);
+  actors::register_neural_executors(ptr->executors, *ptr->db);
   if (extra_executors != nullptr)
     extra_executors(ptr->executors);
   ptr->sys_cfg = std::make_unique<caf::actor_system_config>();

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "actors/executor.hpp"
+#include "actors/neural_library.hpp"
 #include "net/error_mapping.hpp"
 #include "net/http_metrics.hpp"
 #include "net/json_codec.hpp"
@@ -62,10 +63,14 @@ enum class route : uint8_t {
   hive_status,
   metrics_history,
   alerts,
+  models,
+  model,
+  datasets,
+  dataset,
   unmatched,
 };
 
-constexpr std::array<const char*, 15> route_patterns{
+constexpr std::array<const char*, 19> route_patterns{
   "/health",           "/ready",
   "/metrics",          "/api/tasks",
   "/api/tasks/batch",  "/api/tasks/{id}",
@@ -73,6 +78,8 @@ constexpr std::array<const char*, 15> route_patterns{
   "/api/tasks/{id}/retry",  "/api/agents",
   "/api/agents/{id}",  "/api/hive/status",
   "/metrics/history",  "/api/alerts",
+  "/api/models",       "/api/models/{name}",
+  "/api/datasets",     "/api/datasets/{name}",
   "unmatched"};
 
 /// Which route a path takes, whatever the method.
@@ -112,6 +119,10 @@ route match(const std::vector<std::string_view>& parts) {
     return route::hive_status;
   if (n == 2 && parts[1] == "alerts")
     return route::alerts;
+  if (parts[1] == "models" && n <= 3)
+    return n == 2 ? route::models : route::model;
+  if (parts[1] == "datasets" && n <= 3)
+    return n == 2 ? route::datasets : route::dataset;
   return route::unmatched;
 }
 
@@ -327,6 +338,22 @@ public:
         if (allow({"GET"}))
           c.respond(json(200, encode_alerts(core_.active_alerts(), core_.recent_alerts())));
         return;
+      case route::models:
+        if (allow({"GET"}))
+          list_objects(c, actors::model_kind, "models");
+        return;
+      case route::model:
+        if (allow({"GET", "DELETE"}))
+          object(c, actors::model_kind, parts[2]);
+        return;
+      case route::datasets:
+        if (allow({"GET"}))
+          list_objects(c, actors::dataset_kind, "datasets");
+        return;
+      case route::dataset:
+        if (allow({"GET", "PUT", "DELETE"}))
+          m == "PUT" ? put_dataset(c, parts[2]) : object(c, actors::dataset_kind, parts[2]);
+        return;
       case route::unmatched:
         break;
     }
@@ -508,6 +535,63 @@ private:
         return c.fail(res.err());
       auto out = json(200, encode_agents(*res));
       add_cursor(out, *res, limit, c.req);
+      c.respond(std::move(out));
+    });
+  }
+
+  void list_objects(const call& c, std::string_view kind, std::string_view key) {
+    core_.list_objects(std::string{kind},
+                       [c, key](result<std::vector<persistence::stored_object>> res) {
+                         if (!res)
+                           return c.fail(res.err());
+                         c.respond(json(200, encode_objects(key, *res)));
+                       });
+  }
+
+  /// GET or DELETE of one model or dataset. Hive's own (reserved names) can be read only.
+  void object(const call& c, std::string_view kind, std::string_view name) {
+    if (c.req.method == "GET")
+      return core_.get_object(std::string{kind}, std::string{name},
+                              [c, kind](result<persistence::stored_object> res) {
+                                if (!res)
+                                  return c.fail(res.err());
+                                c.respond(json(200, encode_object(*res, kind == actors::dataset_kind)));
+                              });
+    if (auto ok = actors::check_object_name(name, "name"); !ok)
+      return c.fail(ok.err().code == errc::invalid_field
+                      && name.substr(0, actors::reserved_prefix.size()) == actors::reserved_prefix
+                      ? make_error(errc::illegal_state,
+                                   "'" + std::string{name} + "' belongs to Hive and cannot be "
+                                   "deleted", "name")
+                      : ok.err());
+    core_.delete_object(std::string{kind}, std::string{name}, [c](result<unit_t> res) {
+      if (!res)
+        return c.fail(res.err());
+      http_response out;
+      out.status = 204;
+      c.respond(std::move(out));
+    });
+  }
+
+  /// PUT /api/datasets/{name} with `{"inputs": [[...]], "outputs": [[...]]}`.
+  void put_dataset(const call& c, std::string_view name) {
+    if (!check_json_body(c))
+      return;
+    if (auto ok = actors::check_object_name(name, "name"); !ok)
+      return c.fail(ok.err());
+    auto data = actors::decode_dataset(c.req.body, "body");
+    if (!data)
+      return c.fail(data.err());
+    persistence::stored_object o{std::string{actors::dataset_kind}, std::string{name},
+                                 actors::encode_dataset(*data), actors::dataset_meta(*data),
+                                 runtime::system_clock::instance().now()};
+    auto summary = o;
+    summary.body.clear();
+    core_.put_object(std::move(o), [c, summary](result<bool> created) {
+      if (!created)
+        return c.fail(created.err());
+      auto out = json(*created ? 201 : 200, encode_object(summary, false));
+      out.headers.emplace_back("Location", "/api/datasets/" + summary.name);
       c.respond(std::move(out));
     });
   }

@@ -51,6 +51,12 @@ std::string encode_learning(const actors::learning_report& r);
 std::string encode_alerts(const std::vector<actors::alert>& active,
                           const std::vector<actors::alert>& recent);
 
+/// A stored model or dataset: `{"name","updated_at","info":{...}}`, and with `with_data` the
+/// document itself as `"data"` (a dataset's rows).
+std::string encode_object(const persistence::stored_object& o, bool with_data);
+/// `{"<key>":[encode_object(o, false), ...]}`.
+std::string encode_objects(std::string_view key, const std::vector<persistence::stored_object>& all);
+
 /// What GET /metrics/history shows.
 struct history_view {
   uint32_t interval_secs = 0;

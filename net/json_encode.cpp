@@ -389,6 +389,50 @@ std::string encode_alerts(const std::vector<actors::alert>& active,
   return std::string{buf.GetString(), buf.GetSize()};
 }
 
+namespace {
+
+void write_object(writer& w, const persistence::stored_object& o, bool with_data) {
+  // Meta and body are JSON the store got from Hive itself; an empty one (never expected)
+  // still gives valid output.
+  auto raw = [&](const char* key, const std::string& text) {
+    w.Key(key);
+    if (text.empty())
+      w.Null();
+    else
+      w.RawValue(text.data(), text.size(), rapidjson::kObjectType);
+  };
+  w.StartObject();
+  put(w, "name", o.name);
+  put_time(w, "updated_at", o.updated_at);
+  raw("info", o.meta);
+  if (with_data)
+    raw("data", o.body);
+  w.EndObject();
+}
+
+} // namespace
+
+std::string encode_object(const persistence::stored_object& o, bool with_data) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  write_object(w, o, with_data);
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+std::string encode_objects(std::string_view key,
+                           const std::vector<persistence::stored_object>& all) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  w.StartObject();
+  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  w.StartArray();
+  for (const auto& o : all)
+    write_object(w, o, false);
+  w.EndArray();
+  w.EndObject();
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
 std::string encode_history(const history_view& h) {
   rapidjson::StringBuffer buf;
   writer w{buf};

@@ -42,6 +42,17 @@ struct task_filter {
 
 using task_counts = std::array<uint64_t, task_status_count>;
 
+/// A named document the store keeps for other parts of Hive: trained networks, datasets, the
+/// routing model's experience. `kind` groups them ("model", "dataset", ...); (kind, name) is
+/// the key.
+struct stored_object {
+  std::string kind;
+  std::string name;
+  std::string body;   ///< the document itself (text: JSON, or a network's own format)
+  std::string meta;   ///< a small JSON object about it, returned by listings
+  int64_t updated_at = 0; ///< ms since the epoch
+};
+
 /// A durable store. `apply` is called by at most `concurrent_writers()` threads at a time;
 /// every read is thread-safe and may run concurrently with `apply`. Every function reports failure as an error value with
 /// code `store_unavailable` (the database went away, the disk is full) or `internal`.
@@ -66,6 +77,17 @@ public:
   virtual result<std::vector<std::pair<std::string, std::string>>> idempotency_keys() = 0;
   virtual result<task_counts> count_tasks() = 0;
   virtual result<std::vector<agent_record>> load_agents() = 0;
+
+  /// Inserts or replaces one object, in a transaction of its own. Objects are written rarely
+  /// and may be large: they bypass group commit, and these calls block (call them from the
+  /// blocking pool or a start-up path, never from an actor).
+  virtual result<unit_t> put_object(const stored_object& object) = 0;
+  /// Whether there was such an object to delete.
+  virtual result<bool> delete_object(std::string_view kind, std::string_view name) = 0;
+  virtual result<std::optional<stored_object>> find_object(std::string_view kind,
+                                                           std::string_view name) = 0;
+  /// Every object of a kind, ordered by name, without bodies.
+  virtual result<std::vector<stored_object>> list_objects(std::string_view kind) = 0;
 
   /// Cheap liveness check for /ready.
   virtual result<unit_t> ping() = 0;

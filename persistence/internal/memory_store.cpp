@@ -152,4 +152,47 @@ result<unit_t> memory_store::ping() {
   return unit;
 }
 
+result<unit_t> memory_store::put_object(const stored_object& object) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  objects_[object.kind][object.name] = object;
+  return unit;
+}
+
+result<bool> memory_store::delete_object(std::string_view kind, std::string_view name) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto k = objects_.find(kind);
+  if (k == objects_.end())
+    return false;
+  auto o = k->second.find(name);
+  if (o == k->second.end())
+    return false;
+  k->second.erase(o);
+  return true;
+}
+
+result<std::optional<stored_object>> memory_store::find_object(std::string_view kind,
+                                                               std::string_view name) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto k = objects_.find(kind);
+  if (k == objects_.end())
+    return std::optional<stored_object>{};
+  auto o = k->second.find(name);
+  if (o == k->second.end())
+    return std::optional<stored_object>{};
+  return std::optional<stored_object>{o->second};
+}
+
+result<std::vector<stored_object>> memory_store::list_objects(std::string_view kind) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<stored_object> out;
+  auto k = objects_.find(kind);
+  if (k == objects_.end())
+    return out;
+  for (const auto& [name, object] : k->second) {
+    out.push_back(object);
+    out.back().body.clear();
+  }
+  return out;
+}
+
 } // namespace hive::persistence::internal

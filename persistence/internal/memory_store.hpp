@@ -25,6 +25,11 @@ public:
   result<task_counts> count_tasks() override;
   result<std::vector<agent_record>> load_agents() override;
   result<unit_t> ping() override;
+  result<unit_t> put_object(const stored_object& object) override;
+  result<bool> delete_object(std::string_view kind, std::string_view name) override;
+  result<std::optional<stored_object>> find_object(std::string_view kind,
+                                                   std::string_view name) override;
+  result<std::vector<stored_object>> list_objects(std::string_view kind) override;
 
 private:
   /// A task's state before the running batch first touched it (nullopt: it did not exist).
@@ -39,6 +44,8 @@ private:
   std::map<std::string, std::string, std::less<>> task_by_key_; ///< idempotency key -> task id
   std::map<std::string, std::vector<task_event>, std::less<>> events_; ///< by task id, in order
   std::map<std::string, agent_record, std::less<>> agents_;
+  /// By kind, then name.
+  std::map<std::string, std::map<std::string, stored_object, std::less<>>, std::less<>> objects_;
 };
 
 } // namespace hive::persistence::internal

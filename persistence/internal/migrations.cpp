@@ -66,6 +66,18 @@ CREATE TABLE task_events (
 CREATE INDEX task_events_by_task ON task_events (task_id, seq);
 )sql";
 
+// Version 2: named documents (trained networks, datasets, the routing experience).
+constexpr std::string_view schema_v2 = R"sql(
+CREATE TABLE objects (
+  kind       TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  body       TEXT NOT NULL,
+  meta       TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+)sql";
+
 result<int> current_version(sqlite_connection& conn) {
   auto stmt = conn.prepare("SELECT coalesce(max(version), 0) FROM schema_migrations");
   if (!stmt)
@@ -114,6 +126,7 @@ result<unit_t> apply_step(sqlite_connection& conn, const migration& step) {
 const std::vector<migration>& sqlite_migrations() {
   static const std::vector<migration> steps{
     {1, schema_v1},
+    {2, schema_v2},
   };
   return steps;
 }

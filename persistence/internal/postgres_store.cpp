@@ -74,13 +74,25 @@ CREATE TABLE task_events (
 CREATE INDEX task_events_by_task ON task_events (task_id, seq);
 )sql";
 
+// Version 2: named documents (trained networks, datasets, the routing experience).
+constexpr std::string_view schema_v2 = R"sql(
+CREATE TABLE objects (
+  kind       TEXT COLLATE "C" NOT NULL,
+  name       TEXT COLLATE "C" NOT NULL,
+  body       TEXT NOT NULL,
+  meta       TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+)sql";
+
 struct pg_migration {
   int version;
   std::string_view sql;
 };
 
 const std::vector<pg_migration>& pg_migrations() {
-  static const std::vector<pg_migration> steps{{1, schema_v1}};
+  static const std::vector<pg_migration> steps{{1, schema_v1}, {2, schema_v2}};
   return steps;
 }
 
@@ -547,6 +559,64 @@ size_t postgres_store::concurrent_writers() const noexcept {
   return std::clamp<size_t>(pool_->options().max_connections / 8, 1, 4);
 }
 
+result<unit_t> postgres_store::put_object(const stored_object& object) {
+  return with_connection(*pool_, "cannot store " + object.kind + " '" + object.name
+                                   + "' in PostgreSQL",
+                         [&](pg_lease& lease) -> result<unit_t> {
+    pqxx::work tx{lease.conn()};
+    tx.exec_params("INSERT INTO objects (kind, name, body, meta, updated_at)"
+                   " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, name) DO UPDATE"
+                   " SET body = excluded.body, meta = excluded.meta,"
+                   " updated_at = excluded.updated_at",
+                   pg_text(object.kind), pg_text(object.name), pg_text(object.body),
+                   pg_text(object.meta), object.updated_at);
+    tx.commit();
+    return unit;
+  });
+}
+
+result<bool> postgres_store::delete_object(std::string_view kind, std::string_view name) {
+  return with_connection(*pool_, "cannot delete an object in PostgreSQL",
+                         [&](pg_lease& lease) -> result<bool> {
+    pqxx::work tx{lease.conn()};
+    auto gone = tx.exec_params("DELETE FROM objects WHERE kind = $1 AND name = $2",
+                               pg_text(kind), pg_text(name));
+    tx.commit();
+    return gone.affected_rows() > 0;
+  });
+}
+
+result<std::optional<stored_object>> postgres_store::find_object(std::string_view kind,
+                                                                 std::string_view name) {
+  return with_connection(*pool_, "cannot read an object from PostgreSQL",
+                         [&](pg_lease& lease) -> result<std::optional<stored_object>> {
+    pqxx::nontransaction tx{lease.conn()};
+    auto rows = tx.exec_params("SELECT kind, name, body, meta, updated_at FROM objects"
+                               " WHERE kind = $1 AND name = $2",
+                               pg_text(kind), pg_text(name));
+    if (rows.empty())
+      return std::optional<stored_object>{};
+    const auto& r = rows[0];
+    return std::optional<stored_object>{stored_object{
+      r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+      r[3].as<std::string>(), r[4].as<int64_t>()}};
+  });
+}
+
+result<std::vector<stored_object>> postgres_store::list_objects(std::string_view kind) {
+  return with_connection(*pool_, "cannot list objects in PostgreSQL",
+                         [&](pg_lease& lease) -> result<std::vector<stored_object>> {
+    pqxx::nontransaction tx{lease.conn()};
+    std::vector<stored_object> out;
+    for (const auto& r : tx.exec_params("SELECT kind, name, meta, updated_at FROM objects"
+                                        " WHERE kind = $1 ORDER BY name",
+                                        pg_text(kind)))
+      out.push_back(stored_object{r[0].as<std::string>(), r[1].as<std::string>(), {},
+                                  r[2].as<std::string>(), r[3].as<int64_t>()});
+    return out;
+  });
+}
+
 result<int> postgres_store::schema_version() {
   return with_connection(*pool_, "cannot read the schema version",
                          [&](pg_lease& lease) -> result<int> {
@@ -558,7 +628,7 @@ result<int> postgres_store::schema_version() {
 result<unit_t> postgres_store::truncate_all() {
   return with_connection(*pool_, "cannot empty the tables", [&](pg_lease& lease) -> result<unit_t> {
     pqxx::work tx{lease.conn()};
-    tx.exec("TRUNCATE tasks, task_events, agents RESTART IDENTITY");
+    tx.exec("TRUNCATE tasks, task_events, agents, objects RESTART IDENTITY");
     tx.commit();
     return unit;
   });

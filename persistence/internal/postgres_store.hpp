@@ -33,6 +33,11 @@ public:
   result<task_counts> count_tasks() override;
   result<std::vector<agent_record>> load_agents() override;
   result<unit_t> ping() override;
+  result<unit_t> put_object(const stored_object& object) override;
+  result<bool> delete_object(std::string_view kind, std::string_view name) override;
+  result<std::optional<stored_object>> find_object(std::string_view kind,
+                                                   std::string_view name) override;
+  result<std::vector<stored_object>> list_objects(std::string_view kind) override;
   /// An eighth of the pool (1 to 4; 2 with the default 20): each lane holds a connection while
   /// it commits. More lanes pay off when PostgreSQL is across a network (each commit waits a
   /// round trip); on a machine shared with the database, one or two do as well as more.

@@ -194,4 +194,40 @@ result<unit_t> sqlite_store::ping() {
   return for_each_row(**conn, *stmt, [](sqlite3_stmt*) -> result<unit_t> { return unit; });
 }
 
+result<std::optional<stored_object>> sqlite_store::find_object(std::string_view kind,
+                                                               std::string_view name) {
+  auto conn = acquire_reader();
+  if (!conn)
+    return std::move(conn).err();
+  auto stmt = (*conn)->prepare(
+    "SELECT kind, name, body, meta, updated_at FROM objects WHERE kind = ?1 AND name = ?2");
+  if (!stmt)
+    return std::move(stmt).err();
+  binder{*stmt}.text(1, kind).text(2, name);
+  auto rows = collect<stored_object>(**conn, *stmt, [](sqlite3_stmt* s) -> result<stored_object> {
+    return stored_object{column_text(s, 0), column_text(s, 1), column_text(s, 2),
+                         column_text(s, 3), sqlite3_column_int64(s, 4)};
+  });
+  if (!rows)
+    return std::move(rows).err();
+  if (rows->empty())
+    return std::optional<stored_object>{};
+  return std::optional<stored_object>{std::move(rows->front())};
+}
+
+result<std::vector<stored_object>> sqlite_store::list_objects(std::string_view kind) {
+  auto conn = acquire_reader();
+  if (!conn)
+    return std::move(conn).err();
+  auto stmt = (*conn)->prepare(
+    "SELECT kind, name, meta, updated_at FROM objects WHERE kind = ?1 ORDER BY name");
+  if (!stmt)
+    return std::move(stmt).err();
+  binder{*stmt}.text(1, kind);
+  return collect<stored_object>(**conn, *stmt, [](sqlite3_stmt* s) -> result<stored_object> {
+    return stored_object{column_text(s, 0), column_text(s, 1), {}, column_text(s, 2),
+                         sqlite3_column_int64(s, 3)};
+  });
+}
+
 } // namespace hive::persistence::internal

@@ -283,4 +283,36 @@ result<unit_t> sqlite_store::delete_agent(const std::string& id) {
   return unit;
 }
 
+// -- objects: one statement each on the writer connection (autocommit) ----------------------
+
+result<unit_t> sqlite_store::put_object(const stored_object& object) {
+  std::lock_guard<std::mutex> guard{writer_mtx_};
+  auto stmt = writer_->prepare("INSERT INTO objects (kind, name, body, meta, updated_at)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (kind, name) DO UPDATE"
+                               " SET body = excluded.body, meta = excluded.meta,"
+                               " updated_at = excluded.updated_at");
+  if (!stmt)
+    return std::move(stmt).err();
+  statement_scope scope{*stmt};
+  binder b{*stmt};
+  b.text(1, object.kind).text(2, object.name).text(3, object.body).text(4, object.meta);
+  b.integer(5, object.updated_at);
+  if (b.rc() != SQLITE_OK || sqlite3_step(*stmt) != SQLITE_DONE)
+    return writer_->failure("cannot store " + object.kind + " '" + object.name + "'");
+  return unit;
+}
+
+result<bool> sqlite_store::delete_object(std::string_view kind, std::string_view name) {
+  std::lock_guard<std::mutex> guard{writer_mtx_};
+  auto stmt = writer_->prepare("DELETE FROM objects WHERE kind = ?1 AND name = ?2");
+  if (!stmt)
+    return std::move(stmt).err();
+  statement_scope scope{*stmt};
+  if (binder{*stmt}.text(1, kind).text(2, name).rc() != SQLITE_OK
+      || sqlite3_step(*stmt) != SQLITE_DONE)
+    return writer_->failure("cannot delete " + std::string{kind} + " '" + std::string{name}
+                            + "'");
+  return sqlite3_changes64(writer_->handle()) > 0;
+}
+
 } // namespace hive::persistence::internal

@@ -51,6 +51,11 @@ public:
   result<task_counts> count_tasks() override;
   result<std::vector<agent_record>> load_agents() override;
   result<unit_t> ping() override;
+  result<unit_t> put_object(const stored_object& object) override;
+  result<bool> delete_object(std::string_view kind, std::string_view name) override;
+  result<std::optional<stored_object>> find_object(std::string_view kind,
+                                                   std::string_view name) override;
+  result<std::vector<stored_object>> list_objects(std::string_view kind) override;
 
   /// The rows of schema_migrations (for tests and diagnostics).
   result<std::vector<applied_migration>> applied_migrations();

@@ -62,13 +62,13 @@ TEST_F(PostgresStoreTest, SeveralNodesStartingAtOnceMigrateOnce) {
   for (int i = 0; i < 4; ++i)
     opening.push_back(std::async(std::launch::async, [this] {
       auto db = postgres_store::open(options());
-      return db && (*db)->schema_version() && *(*db)->schema_version() == 1;
+      return db && (*db)->schema_version() && *(*db)->schema_version() == 2;
     }));
   for (auto& f : opening)
     EXPECT_TRUE(f.get());
   pqxx::connection conn{schema_->url()};
   pqxx::nontransaction tx{conn};
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<int>(), 1);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<int>(), 2);
 }
 
 TEST_F(PostgresStoreTest, PoolWaitsThenGivesUpAtItsLimit) {

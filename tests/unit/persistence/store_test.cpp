@@ -620,6 +620,49 @@ TEST_P(StoreTest, DeletedAgentIsGone) {
   EXPECT_EQ(agents->size(), 1u);
 }
 
+TEST_P(StoreTest, ObjectsRoundTripReplaceListAndDelete) {
+  // A body with newlines, quotes and non-ASCII text, larger than a page.
+  std::string body = "layers 3\n\"w\": 0.5 \xc3\xa9\n" + std::string(20000, 'x');
+  ASSERT_TRUE(db_->put_object({"model", "router", body, R"({"inputs":3})", 1000}));
+  ASSERT_TRUE(db_->put_object({"model", "alpha", "a", "{}", 1001}));
+  ASSERT_TRUE(db_->put_object({"dataset", "router", "d", "{}", 1002}));
+
+  auto found = db_->find_object("model", "router");
+  ASSERT_TRUE(found) << found.err().message;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->body, body);
+  EXPECT_EQ((*found)->meta, R"({"inputs":3})");
+  EXPECT_EQ((*found)->updated_at, 1000);
+
+  // Replacing keeps one object under the name.
+  ASSERT_TRUE(db_->put_object({"model", "router", "v2", R"({"inputs":4})", 2000}));
+  auto listed = db_->list_objects("model");
+  ASSERT_TRUE(listed) << listed.err().message;
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].name, "alpha"); // by name
+  EXPECT_EQ((*listed)[1].name, "router");
+  EXPECT_EQ((*listed)[1].meta, R"({"inputs":4})");
+  EXPECT_EQ((*listed)[1].updated_at, 2000);
+  EXPECT_TRUE((*listed)[1].body.empty()); // listings leave bodies out
+
+  auto removed = db_->delete_object("model", "router");
+  ASSERT_TRUE(removed);
+  EXPECT_TRUE(*removed);
+  auto again = db_->delete_object("model", "router");
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+  auto gone = db_->find_object("model", "router");
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(gone->has_value());
+  // The same name of another kind is untouched.
+  auto other = db_->find_object("dataset", "router");
+  ASSERT_TRUE(other && other->has_value());
+  EXPECT_EQ((*other)->body, "d");
+  auto none = db_->list_objects("script");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
 // Batches larger than one multi-row statement, with repeats that cross statement borders.
 TEST_P(StoreTest, LargeBatchKeepsTheLastVersionOfEachTask) {
   constexpr int ids = 45;

@@ -82,6 +82,17 @@ public:
   }
   result<task_counts> count_tasks() override { return inner_.count_tasks(); }
   result<std::vector<agent_record>> load_agents() override { return inner_.load_agents(); }
+  result<unit_t> put_object(const stored_object& o) override { return inner_.put_object(o); }
+  result<bool> delete_object(std::string_view kind, std::string_view name) override {
+    return inner_.delete_object(kind, name);
+  }
+  result<std::optional<stored_object>> find_object(std::string_view kind,
+                                                   std::string_view name) override {
+    return inner_.find_object(kind, name);
+  }
+  result<std::vector<stored_object>> list_objects(std::string_view kind) override {
+    return inner_.list_objects(kind);
+  }
   result<unit_t> ping() override {
     if (down_)
       return make_error(errc::store_unavailable, "injected outage");
