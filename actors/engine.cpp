@@ -90,9 +90,10 @@ result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runt
     learned_scorer_options opts;
     opts.retrain_every = cfg.neural.retrain_every;
     opts.epochs = cfg.neural.epochs;
+    opts.store = &db;
     auto* bus = &ctx->events;
     auto* clock = ctx->clock;
-    ctx->scorer = std::make_unique<learned_scorer>(
+    auto learned = std::make_unique<learned_scorer>(
       [pool](std::function<void()> job) { (*pool)->post(std::move(job)); }, opts,
       [bus, clock](const learning_report& r) { // on the scheduler, while the context lives
         if (!bus->has_subscribers())
@@ -103,6 +104,15 @@ result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runt
         ev.learning = std::make_shared<const learning_report>(r);
         bus->publish(ev);
       });
+    // What earlier runs learned: the saved network and the outcomes behind it.
+    auto restored = learned->restore(db);
+    if (!restored)
+      return std::move(restored).err();
+    runtime::log_info("engine", "routing: " + std::to_string(*restored)
+                                  + " stored outcomes loaded; "
+                                  + (learned->trained() ? "saved network in use"
+                                                        : "no saved network yet"));
+    ctx->scorer = std::move(learned);
     ctx->routing_name = "learned (FANN, CPU)";
     runtime::log_info("engine", std::string{"routing: learned (FANN network on the CPU"}
                                   + (cfg.neural.mode == "auto" ? "; no GPU path in this build"

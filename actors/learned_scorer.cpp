@@ -1,17 +1,25 @@
-// The learned scorer: pair statistics, the feature vector, Thompson draws, and training handed
-// to a background runner.
+// The learned scorer: pair statistics, the feature vector, Thompson draws, training handed to a
+// background runner, and the network and experience kept in the store.
 #include "actors/learned_scorer.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include <rapidjson/document.h>
 
 #include "inference/text_features.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/log.hpp"
 
 namespace hive::actors {
 namespace {
 
 constexpr size_t type_slots = 8;
+constexpr size_t text_offset = 14;
 
 double beta_draw(std::mt19937& rng, double a, double b) {
   std::gamma_distribution<double> ga{a, 1.0};
@@ -21,13 +29,139 @@ double beta_draw(std::mt19937& rng, double a, double b) {
   return x + y > 0 ? x / (x + y) : 0.5;
 }
 
+/// Durations on the network's scale: log1p(ms) / 10, 0..1 (22 s and longer are 1).
+double duration_scale(double ms) {
+  return std::clamp(std::log1p(std::max(0.0, ms)) / 10.0, 0.0, 1.0);
+}
+
 inference::mlp make_model(uint32_t seed) {
   inference::mlp_spec spec;
-  spec.layers = {static_cast<unsigned>(learned_scorer::input_count), 10, 1};
+  spec.layers = {static_cast<unsigned>(learned_scorer::input_count), 10,
+                 static_cast<unsigned>(learned_scorer::output_count)};
   spec.hidden = inference::activation::sigmoid_symmetric;
   spec.output = inference::activation::sigmoid;
   auto m = inference::mlp::create(spec, seed);
   return std::move(*m); // this shape is always valid
+}
+
+// -- the stored experience: chunks of lines "agent \t signature \t ok \t ms \t f,f,..." -------
+
+std::string encode_rows(const std::vector<experience_row>& rows) {
+  std::string out;
+  char num[32];
+  for (const auto& r : rows) {
+    out += r.agent_id;
+    out += '\t';
+    out += r.signature;
+    out += r.success ? "\t1\t" : "\t0\t";
+    std::snprintf(num, sizeof num, "%.6g", r.latency_ms);
+    out += num;
+    out += '\t';
+    for (size_t i = 0; i < r.features.size(); ++i) {
+      std::snprintf(num, sizeof num, i == 0 ? "%.6g" : ",%.6g", static_cast<double>(r.features[i]));
+      out += num;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+/// Rows of one chunk; lines that do not parse or have another number of features are
+/// skipped (written by a version with other inputs).
+std::vector<experience_row> decode_rows(const std::string& text) {
+  std::vector<experience_row> rows;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find('\n', pos);
+    if (end == std::string::npos)
+      end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    std::vector<std::string> cols;
+    size_t c = 0;
+    while (cols.size() < 4) {
+      auto tab = line.find('\t', c);
+      if (tab == std::string::npos)
+        break;
+      cols.push_back(line.substr(c, tab - c));
+      c = tab + 1;
+    }
+    if (cols.size() != 4)
+      continue;
+    experience_row r;
+    r.agent_id = cols[0];
+    r.signature = cols[1];
+    r.success = cols[2] == "1";
+    r.latency_ms = std::strtod(cols[3].c_str(), nullptr);
+    const char* p = line.c_str() + c;
+    while (*p != '\0') {
+      char* next = nullptr;
+      r.features.push_back(std::strtof(p, &next));
+      if (next == p)
+        break;
+      p = *next == ',' ? next + 1 : next;
+    }
+    if (r.features.size() == learned_scorer::input_count)
+      rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+/// "00000000000000004096": chunk names sort in the order they were written.
+std::string chunk_name(uint64_t outcomes) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020" PRIu64, outcomes);
+  return name;
+}
+
+size_t rows_of(const std::string& meta) {
+  rapidjson::Document doc;
+  doc.Parse(meta.c_str());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("rows") || !doc["rows"].IsUint64())
+    return 0;
+  return static_cast<size_t>(doc["rows"].GetUint64());
+}
+
+/// Appends a chunk and drops the oldest ones the newest `keep` rows no longer need.
+void save_experience(persistence::store& db, uint64_t outcomes,
+                     const std::vector<experience_row>& rows, size_t keep) {
+  auto now = runtime::system_clock::instance().now();
+  persistence::stored_object chunk{std::string{learned_scorer::experience_kind},
+                                   chunk_name(outcomes), encode_rows(rows),
+                                   "{\"rows\":" + std::to_string(rows.size()) + "}", now};
+  if (auto ok = db.put_object(chunk); !ok) {
+    runtime::log_warn("routing", "cannot store routing experience: " + ok.err().message);
+    return;
+  }
+  auto chunks = db.list_objects(learned_scorer::experience_kind);
+  if (!chunks)
+    return;
+  size_t total = 0;
+  for (const auto& c : *chunks)
+    total += rows_of(c.meta);
+  for (const auto& c : *chunks) {
+    auto n = rows_of(c.meta);
+    if (total - n < keep)
+      break;
+    if (!db.delete_object(learned_scorer::experience_kind, c.name))
+      break;
+    total -= n;
+  }
+}
+
+void save_model(persistence::store& db, const std::string& body, const learning_report& r) {
+  char meta[512];
+  std::snprintf(meta, sizeof meta,
+                "{\"purpose\":\"routing\",\"layers\":[%zu,10,%zu],\"activation\":"
+                "\"sigmoid_symmetric\",\"output_activation\":\"sigmoid\",\"rows\":%zu,"
+                "\"epochs\":%u,\"final_error\":%.6g,\"validation_error\":%.6g,"
+                "\"validation_accuracy\":%.4f}",
+                learned_scorer::input_count, learned_scorer::output_count, r.rows, r.epochs,
+                r.train_mse, r.validation_mse_after, r.validation_accuracy);
+  persistence::stored_object model{"model", std::string{learned_scorer::model_name}, body, meta,
+                                   runtime::system_clock::instance().now()};
+  if (auto ok = db.put_object(model); !ok)
+    runtime::log_warn("routing", "cannot store the routing network: " + ok.err().message);
 }
 
 } // namespace
@@ -36,10 +170,7 @@ learned_scorer::learned_scorer(runner background, learned_scorer_options opts,
                                cycle_observer on_cycle)
   : background_(std::move(background)), opts_(opts), on_cycle_(std::move(on_cycle)),
     model_(std::make_unique<inference::mlp>(make_model(opts.seed))), rng_(opts.seed),
-    handover_(std::make_shared<handover>()) {
-  experience_.inputs = input_count;
-  experience_.outputs = 1;
-}
+    handover_(std::make_shared<handover>()) {}
 
 learned_scorer::~learned_scorer() = default;
 
@@ -60,6 +191,26 @@ const learned_scorer::pair_stats* learned_scorer::stats(const agent_record& agen
   return i == pairs_.end() ? nullptr : &i->second;
 }
 
+const std::vector<float>& learned_scorer::text_features(const task_record& task) const {
+  if (task.id == text_task_ && !text_.empty())
+    return text_;
+  text_task_ = task.id;
+  if (!task.description.empty()) {
+    text_ = inference::hashed_bag_of_words(task.description, text_slots);
+    return text_;
+  }
+  std::string text;
+  if (task.payload_json.find("\"text\"") != std::string::npos) {
+    rapidjson::Document doc;
+    doc.Parse(task.payload_json.c_str(), task.payload_json.size());
+    if (!doc.HasParseError() && doc.IsObject())
+      if (auto it = doc.FindMember("text"); it != doc.MemberEnd() && it->value.IsString())
+        text.assign(it->value.GetString(), it->value.GetStringLength());
+  }
+  text_ = inference::hashed_bag_of_words(text, text_slots);
+  return text_;
+}
+
 std::vector<float> learned_scorer::features(const task_record& task, const agent_record& agent,
                                             uint32_t load) const {
   auto sig = signature(task);
@@ -68,7 +219,7 @@ std::vector<float> learned_scorer::features(const task_record& task, const agent
 
 std::vector<float> learned_scorer::features_of(const std::string& sig, const pair_stats* st,
                                                const task_record& task,
-                                               const agent_record& agent, uint32_t load) {
+                                               const agent_record& agent, uint32_t load) const {
   double s = st ? st->successes : 0;
   double f = st ? st->failures : 0;
   auto capacity = std::max<uint32_t>(agent.max_concurrency, 1);
@@ -80,6 +231,10 @@ std::vector<float> learned_scorer::features_of(const std::string& sig, const pai
   x[4] = static_cast<float>(std::min(load, capacity)) / static_cast<float>(capacity);
   x[5] = static_cast<float>(std::log1p(std::max(0.0, agent.mean_latency_ms)) / 10.0);
   x[6 + inference::fnv1a(sig) % type_slots] = 1.0f;
+  // Signed hashed words in -1..1, moved to 0..1 like the other inputs.
+  const auto& words = text_features(task);
+  for (size_t i = 0; i < text_slots && i < words.size(); ++i)
+    x[text_offset + i] = 0.5f + 0.5f * words[i];
   return x;
 }
 
@@ -109,44 +264,91 @@ void learned_scorer::adopt_trained() const {
 double learned_scorer::predict(const task_record& task, const agent_record& agent,
                                uint32_t load) const {
   auto sig = signature(task);
-  return predict_of(sig, stats(agent, sig), task, agent, load);
+  return predict_of(sig, stats(agent, sig), task, agent, load).success;
 }
 
-double learned_scorer::predict_of(const std::string& sig, const pair_stats* st,
-                                  const task_record& task, const agent_record& agent,
-                                  uint32_t load) const {
+learned_scorer::prediction learned_scorer::predict_of(const std::string& sig,
+                                                      const pair_stats* st,
+                                                      const task_record& task,
+                                                      const agent_record& agent,
+                                                      uint32_t load) const {
   adopt_trained();
   if (!trained_)
-    return heuristic_scorer::proficiency_term(task, agent);
+    return {heuristic_scorer::proficiency_term(task, agent),
+            duration_scale(agent.mean_latency_ms)};
   auto x = features_of(sig, st, task, agent, load);
-  return std::clamp(static_cast<double>(model_->run(x.data())[0]), 0.001, 0.999);
+  auto y = model_->run(x.data());
+  return {std::clamp(static_cast<double>(y[0]), 0.001, 0.999),
+          std::clamp(static_cast<double>(y[1]), 0.0, 1.0)};
 }
 
 double learned_scorer::score(const task_record& task, const agent_record& agent,
                              uint32_t load) const {
   auto sig = signature(task);
   const auto* st = stats(agent, sig);
-  double p = predict_of(sig, st, task, agent, load);
+  auto p = predict_of(sig, st, task, agent, load);
   double k = opts_.prior_strength;
-  double a = p * k + (st ? st->successes : 0) + 1e-3;
-  double b = (1 - p) * k + (st ? st->failures : 0) + 1e-3;
+  double a = p.success * k + (st ? st->successes : 0) + 1e-3;
+  double b = (1 - p.success) * k + (st ? st->failures : 0) + 1e-3;
   auto capacity = std::max<uint32_t>(agent.max_concurrency, 1);
   double busy = static_cast<double>(std::min(load, capacity)) / capacity;
-  return beta_draw(rng_, a, b) - 0.1 * busy;
+  return beta_draw(rng_, a, b) - 0.1 * busy - opts_.duration_weight * p.duration;
+}
+
+void learned_scorer::remember(experience_row row) {
+  auto& st = pairs_[row.agent_id + '\n' + row.signature];
+  st.successes = st.successes * opts_.discount + (row.success ? 1 : 0);
+  st.failures = st.failures * opts_.discount + (row.success ? 0 : 1);
+  experience_.push_back(std::move(row));
+  if (experience_.size() > opts_.experience_max)
+    experience_.pop_front();
+  ++outcomes_;
+}
+
+result<size_t> learned_scorer::restore(persistence::store& db) {
+  auto saved = db.find_object("model", model_name);
+  if (!saved)
+    return std::move(saved).err();
+  if (saved->has_value()) {
+    auto m = inference::mlp::deserialize((*saved)->body);
+    if (m && m->inputs() == input_count && m->outputs() == output_count) {
+      model_ = std::make_unique<inference::mlp>(std::move(*m));
+      trained_ = true;
+    } else {
+      runtime::log_warn("routing", "the saved routing network does not fit this version's "
+                                   "inputs; starting from the heuristic");
+    }
+  }
+  auto chunks = db.list_objects(experience_kind);
+  if (!chunks)
+    return std::move(chunks).err();
+  size_t loaded = 0;
+  for (const auto& c : *chunks) {
+    auto chunk = db.find_object(experience_kind, c.name);
+    if (!chunk)
+      return std::move(chunk).err();
+    if (!chunk->has_value())
+      continue; // dropped meanwhile
+    for (auto& row : decode_rows((*chunk)->body)) {
+      remember(std::move(row));
+      ++loaded;
+    }
+  }
+  return loaded;
 }
 
 void learned_scorer::observe(const task_record& task, const agent_record& agent, bool success,
                              double latency_ms) {
   // The row the network learns from: the pair as it looked before this outcome.
   auto sig = signature(task);
-  auto& st = pairs_[agent.id + '\n' + sig];
-  experience_.add(features_of(sig, &st, task, agent, 0), {success ? 1.0f : 0.0f});
-  if (experience_.rows() > opts_.experience_max) {
-    experience_.x.erase(experience_.x.begin(), experience_.x.begin() + input_count);
-    experience_.y.erase(experience_.y.begin(), experience_.y.begin() + 1);
-  }
-  st.successes = st.successes * opts_.discount + (success ? 1 : 0);
-  st.failures = st.failures * opts_.discount + (success ? 0 : 1);
+  experience_row row;
+  row.features = features_of(sig, stats(agent, sig), task, agent, 0);
+  row.agent_id = agent.id;
+  row.signature = std::move(sig);
+  row.success = success;
+  row.latency_ms = latency_ms;
+  remember(std::move(row));
+  ++unsaved_;
 
   if (++since_training_ < opts_.retrain_every)
     return;
@@ -158,23 +360,44 @@ void learned_scorer::observe(const task_record& task, const agent_record& agent,
   }
   since_training_ = 0;
   // Train a copy of the current network on a copy of the experience, off this thread.
-  auto data = std::make_shared<inference::dataset>(experience_);
+  auto data = std::make_shared<inference::dataset>();
+  data->inputs = input_count;
+  data->outputs = output_count;
+  data->x.reserve(experience_.size() * input_count);
+  data->y.reserve(experience_.size() * output_count);
+  for (const auto& r : experience_)
+    data->add(r.features,
+              {r.success ? 1.0f : 0.0f, static_cast<float>(duration_scale(r.latency_ms))});
+  // The outcomes since the last run, for the store.
+  auto fresh = std::make_shared<std::vector<experience_row>>();
+  if (opts_.store != nullptr) {
+    auto n = std::min(unsaved_, experience_.size());
+    fresh->assign(experience_.end() - static_cast<std::ptrdiff_t>(n), experience_.end());
+  }
+  unsaved_ = 0;
   auto start = std::make_shared<std::string>(model_->serialize());
   auto slot = handover_;
   auto epochs = opts_.epochs;
   bool had_model = trained_;
-  background_([data, start, slot, epochs, had_model] {
+  auto* db = opts_.store;
+  auto outcomes = outcomes_;
+  auto keep = opts_.experience_max;
+  background_([data, fresh, start, slot, epochs, had_model, db, outcomes, keep] {
     auto began = std::chrono::steady_clock::now();
+    if (db != nullptr && !fresh->empty())
+      save_experience(*db, outcomes, *fresh, keep);
     // The newest 20% validate, the rest train.
     size_t rows = data->rows();
     size_t cut = rows - std::max<size_t>(1, rows / 5);
     inference::dataset train, check;
     train.inputs = check.inputs = data->inputs;
     train.outputs = check.outputs = data->outputs;
-    train.x.assign(data->x.begin(), data->x.begin() + static_cast<std::ptrdiff_t>(cut * data->inputs));
-    train.y.assign(data->y.begin(), data->y.begin() + static_cast<std::ptrdiff_t>(cut));
-    check.x.assign(data->x.begin() + static_cast<std::ptrdiff_t>(cut * data->inputs), data->x.end());
-    check.y.assign(data->y.begin() + static_cast<std::ptrdiff_t>(cut), data->y.end());
+    auto in = static_cast<std::ptrdiff_t>(cut * data->inputs);
+    auto out = static_cast<std::ptrdiff_t>(cut * data->outputs);
+    train.x.assign(data->x.begin(), data->x.begin() + in);
+    train.y.assign(data->y.begin(), data->y.begin() + out);
+    check.x.assign(data->x.begin() + in, data->x.end());
+    check.y.assign(data->y.begin() + out, data->y.end());
 
     learning_report report;
     report.rows = rows;
@@ -194,12 +417,15 @@ void learned_scorer::observe(const task_record& task, const agent_record& agent,
         size_t right = 0;
         for (size_t r = 0; r < check.rows(); ++r) {
           bool predicted = next->run(&check.x[r * check.inputs])[0] >= 0.5f;
-          right += predicted == (check.y[r] >= 0.5f) ? 1 : 0;
+          right += predicted == (check.y[r * check.outputs] >= 0.5f) ? 1 : 0;
         }
         report.validation_accuracy = static_cast<double>(right) / static_cast<double>(check.rows());
         report.adopted = !had_model || *after <= *before;
-        if (report.adopted)
+        if (report.adopted) {
           trained = next->serialize();
+          if (db != nullptr)
+            save_model(*db, trained, report);
+        }
       }
     }
     report.seconds =

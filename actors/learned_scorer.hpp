@@ -16,6 +16,7 @@
 #include "actors/learning_report.hpp"
 #include "actors/routing.hpp"
 #include "inference/mlp.hpp"
+#include "persistence/store.hpp"
 
 namespace hive::actors {
 
@@ -25,20 +26,38 @@ struct learned_scorer_options {
   unsigned epochs = 40;          ///< per training run
   double prior_strength = 4;     ///< how many outcomes the network's prediction is worth
   double discount = 0.97;        ///< weight of older outcomes of a pair at each new one
+  double duration_weight = 0.05; ///< utility lost per unit of predicted duration (0..1 scale)
   uint32_t seed = 7;
+  /// Where the network and the experience are kept (model "hive.routing", chunks of kind
+  /// "routing.experience"); null: nothing is kept. Written from the background runner only.
+  persistence::store* store = nullptr;
+};
+
+/// One outcome the network learns from.
+struct experience_row {
+  std::string agent_id;
+  std::string signature; ///< task type and required capabilities (see learned_scorer)
+  bool success = false;
+  double latency_ms = 0;
+  std::vector<float> features; ///< the pair as it looked before the outcome
 };
 
 /// Per (agent, task type) the scorer keeps discounted counts of successes and failures. The
-/// network (inputs: learned_scorer::features) predicts a success probability p; the score is a
-/// draw from Beta(p * k + successes, (1 - p) * k + failures), k = prior_strength, minus a load
-/// penalty: agents with few outcomes get wide draws and so get tried, and what an agent does
-/// for a type soon outweighs the prediction. Counts decay, so a changed agent is noticed.
+/// network (inputs: learned_scorer::features) predicts a success probability p and a duration
+/// d (log scale, 0..1); the score is a draw from Beta(p * k + successes, (1 - p) * k +
+/// failures), k = prior_strength, minus a load penalty and duration_weight * d: agents with
+/// few outcomes get wide draws and so get tried, and what an agent does for a type soon
+/// outweighs the prediction. Counts decay, so a changed agent is noticed.
 ///
 /// Training never runs on the scheduler: every `retrain_every` outcomes a copy of the
 /// experience goes to `background` (the engine's blocking pool), which trains a copy of the
 /// network on the older 80% of the rows, compares it with the network in use on the newest
 /// 20%, and hands it back only if it is not worse there; the next score() picks it up. Until
 /// the first adopted training the prediction is the heuristic scorer's proficiency term.
+///
+/// With a store, each run first appends the outcomes since the last run to the stored
+/// experience (dropping chunks beyond experience_max), and an adopted network is saved;
+/// `restore` loads both at start, so a restarted hive routes as well as before.
 ///
 /// score() and observe() run on one thread (the scheduler's); the handover is locked.
 class learned_scorer final : public agent_scorer {
@@ -64,7 +83,21 @@ public:
   double predict(const task_record& task, const agent_record& agent, uint32_t load) const;
 
   uint64_t trainings() const;
-  static constexpr size_t input_count = 14;
+  /// Whether a trained network is in use (rather than the heuristic prior).
+  bool trained() const noexcept { return trained_; }
+
+  /// Loads the saved network and experience (call before the first score, on the thread that
+  /// scores). A saved network of another shape is ignored (the inputs changed between
+  /// versions). Returns how many outcomes were loaded.
+  result<size_t> restore(persistence::store& db);
+
+  /// Inputs: 6 pair and agent numbers, 8 slots for the hashed task signature, 16 for the
+  /// hashed words of the task's text. Outputs: success probability, duration.
+  static constexpr size_t text_slots = 16;
+  static constexpr size_t input_count = 14 + text_slots;
+  static constexpr size_t output_count = 2;
+  static constexpr std::string_view model_name = "hive.routing";
+  static constexpr std::string_view experience_kind = "routing.experience";
 
 private:
   struct pair_stats {
@@ -74,22 +107,35 @@ private:
   /// What outcomes are counted by: the task type plus the capabilities it requires.
   static std::string signature(const task_record& task);
   const pair_stats* stats(const agent_record& agent, const std::string& signature) const;
-  /// features() and predict() for a signature and its stats already looked up (score() looks
-  /// them up once per candidate).
-  static std::vector<float> features_of(const std::string& sig, const pair_stats* st,
-                                        const task_record& task, const agent_record& agent,
-                                        uint32_t load);
-  double predict_of(const std::string& sig, const pair_stats* st, const task_record& task,
-                    const agent_record& agent, uint32_t load) const;
+  /// The hashed words of the task's text (description, else payload.text); cached for the
+  /// last task, since every candidate of one task shares them.
+  const std::vector<float>& text_features(const task_record& task) const;
+  /// features() and predictions for a signature and its stats already looked up (score()
+  /// looks them up once per candidate).
+  std::vector<float> features_of(const std::string& sig, const pair_stats* st,
+                                 const task_record& task, const agent_record& agent,
+                                 uint32_t load) const;
+  struct prediction {
+    double success;
+    double duration; ///< log1p(ms) / 10, clamped to 0..1
+  };
+  prediction predict_of(const std::string& sig, const pair_stats* st, const task_record& task,
+                        const agent_record& agent, uint32_t load) const;
   void adopt_trained() const;
+  /// Adds an outcome to the experience and the pair's counts.
+  void remember(experience_row row);
 
   runner background_;
   learned_scorer_options opts_;
   cycle_observer on_cycle_;
-  std::unordered_map<std::string, pair_stats> pairs_; ///< key: agent id + '\n' + task type
-  inference::dataset experience_;                      ///< the newest outcomes, as rows
+  std::unordered_map<std::string, pair_stats> pairs_; ///< key: agent id + '\n' + signature
+  std::deque<experience_row> experience_;              ///< the newest outcomes
   size_t since_training_ = 0;
-  bool training_ = false;
+  size_t unsaved_ = 0;        ///< outcomes not yet in the store
+  uint64_t outcomes_ = 0;     ///< ever observed (names the stored experience chunks)
+
+  mutable std::string text_task_;            ///< id of the task text_ belongs to
+  mutable std::vector<float> text_;
 
   mutable std::unique_ptr<inference::mlp> model_; ///< used by score (FANN's run writes into it)
   mutable bool trained_ = false;

@@ -23,6 +23,24 @@ double heuristic_scorer::proficiency_term(const task_record& task, const agent_r
   return sum / static_cast<double>(task.required_capabilities.size());
 }
 
+bool learn_proficiency(agent_record& agent, const task_record& task, bool success) noexcept {
+  double target = success ? 1.0 : 0.0;
+  bool changed = false;
+  auto learn = [&](std::string_view name) {
+    for (auto& cap : agent.capabilities)
+      if (cap.name == name && cap.learning_rate > 0) {
+        cap.proficiency = std::clamp(cap.proficiency + cap.learning_rate * (target - cap.proficiency),
+                                     0.0, 1.0);
+        changed = true;
+      }
+  };
+  if (task.required_capabilities.empty())
+    learn(task.type);
+  for (const auto& req : task.required_capabilities)
+    learn(req.name);
+  return changed;
+}
+
 double heuristic_scorer::success_rate(const agent_record& agent) {
   return (static_cast<double>(agent.tasks_completed) + 1.0)
          / (static_cast<double>(agent.tasks_completed + agent.tasks_failed) + 2.0);

@@ -35,6 +35,13 @@ public:
   static double success_rate(const agent_record& agent);
 };
 
+/// What an outcome teaches about an agent's declared skill: each capability the task required
+/// (without requirements, the one named like the task type, if the agent has it) moves toward
+/// 1 after a success and toward 0 after a failure, by that capability's learning_rate.
+/// Returns whether a proficiency changed. (A proficiency that falls below a task's
+/// min_proficiency makes the agent ineligible for such tasks, as declared.)
+bool learn_proficiency(agent_record& agent, const task_record& task, bool success) noexcept;
+
 /// True if `agent` has every capability `task` requires, at or above its minimum.
 bool meets_requirements(const task_record& task, const agent_record& agent) noexcept;
 

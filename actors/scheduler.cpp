@@ -125,9 +125,12 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
         if (i->second.status == task_status::running)
           set_status(s, i->second, task_status::queued);
         // The routing model learns from every attempt that says something about the agent.
+        // Proficiencies move with outcomes (after the scorer saw the agent as it was).
         if (msg.counted && i->second.task)
-          if (auto* agent = s.agents.find(msg.agent_id))
+          if (auto* agent = s.agents.find(msg.agent_id)) {
             s.ctx->scorer->observe(*i->second.task, agent->record, msg.success, msg.latency_ms);
+            learn_proficiency(agent->record, *i->second.task, msg.success);
+          }
       }
       release_agent(s, msg.agent_id, msg.success, msg.latency_ms, msg.counted);
       if (msg.lost_agent) {

@@ -588,5 +588,19 @@ TEST_F(LearnedRouting, WorkMovesToTheAgentThatSucceeds) {
   EXPECT_TRUE(reported);
   EXPECT_NE(get("/metrics").body.find(R"(hive_learning_cycles_total{adopted="true"})"),
             std::string::npos);
+
+  // Outcomes moved the declared proficiencies apart.
+  auto proficiency = [&](const std::string& id) {
+    return parse_json(get("/api/agents/" + id).body)["capabilities"][0]["proficiency"].GetDouble();
+  };
+  EXPECT_GT(proficiency(good), 0.9);
+
+  // The network is kept in the store, listed with Hive's models, and loaded again at start.
+  auto model = parse_json(get("/api/models/hive.routing").body);
+  EXPECT_EQ(str(model["info"], "purpose"), "routing");
+  auto saved_at = str(model, "updated_at");
+  restart();
+  EXPECT_EQ(str(parse_json(get("/api/models/hive.routing").body), "updated_at"), saved_at);
+  EXPECT_GT(proficiency(good), 0.9) << "learned proficiencies are stored with the agent";
 }
 

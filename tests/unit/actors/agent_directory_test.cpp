@@ -119,3 +119,25 @@ TEST(HeuristicScorer, SuccessRateCounts) {
   task_record t;
   EXPECT_GT(s.score(t, good, 0), s.score(t, bad, 0));
 }
+
+TEST(LearnProficiency, OutcomesMoveRequiredCapabilitiesByTheirLearningRate) {
+  agent_record a;
+  a.capabilities = {{"translate", 0.5, 0.2}, {"summarize", 0.5, 0.1}, {"frozen", 0.5, 0.0}};
+  task_record t;
+  t.type = "nlp.analyze";
+  t.required_capabilities = {{"translate", 0.0}, {"frozen", 0.0}};
+  EXPECT_TRUE(learn_proficiency(a, t, true));
+  EXPECT_DOUBLE_EQ(a.capabilities[0].proficiency, 0.6); // 0.5 + 0.2 * (1 - 0.5)
+  EXPECT_DOUBLE_EQ(a.capabilities[1].proficiency, 0.5); // not required: unchanged
+  EXPECT_DOUBLE_EQ(a.capabilities[2].proficiency, 0.5); // learning_rate 0: fixed
+  learn_proficiency(a, t, false);
+  EXPECT_DOUBLE_EQ(a.capabilities[0].proficiency, 0.48); // 0.6 + 0.2 * (0 - 0.6)
+
+  // Without requirements, the capability named like the task type learns.
+  task_record typed;
+  typed.type = "summarize";
+  EXPECT_TRUE(learn_proficiency(a, typed, false));
+  EXPECT_DOUBLE_EQ(a.capabilities[1].proficiency, 0.45);
+  typed.type = "echo";
+  EXPECT_FALSE(learn_proficiency(a, typed, true));
+}

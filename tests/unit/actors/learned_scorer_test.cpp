@@ -2,8 +2,11 @@
 // trains off the calling thread, and keeps its features in range.
 #include "actors/learned_scorer.hpp"
 
+#include <atomic>
 #include <functional>
 #include <random>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -121,3 +124,81 @@ TEST(LearnedScorer, EachTrainingRunIsReportedAndValidatedBeforeItIsAdopted) {
   EXPECT_GT(reports.back().validation_accuracy, 0.6) << "it predicts most held-out outcomes";
 }
 
+
+TEST(LearnedScorer, NetworkAndExperienceSurviveARestart) {
+  auto db = persistence::open_store("memory://", "normal");
+  ASSERT_TRUE(db);
+  learned_scorer_options opts;
+  opts.retrain_every = 64;
+  opts.experience_max = 200;
+  opts.store = db->get();
+  std::vector<agent_record> agents{agent("a"), agent("b")};
+  double before = 0;
+  {
+    learned_scorer s{[](std::function<void()> job) { job(); }, opts};
+    std::mt19937 rng{11};
+    run(s, agents, {0.2, 0.9}, 640, 1, rng);
+    before = s.predict(task(1), agents[1], 0); // picks up the last network
+    ASSERT_TRUE(s.trained());
+  }
+  // Chunks beyond what the newest 200 outcomes need were dropped as new ones came.
+  auto chunks = (*db)->list_objects(learned_scorer::experience_kind);
+  ASSERT_TRUE(chunks);
+  EXPECT_LE(chunks->size(), 4u);
+  ASSERT_TRUE((*db)->find_object("model", learned_scorer::model_name).value().has_value());
+
+  learned_scorer again{[](std::function<void()> job) { job(); }, opts};
+  EXPECT_FALSE(again.trained());
+  auto loaded = again.restore(**db);
+  ASSERT_TRUE(loaded) << loaded.err().message;
+  EXPECT_GE(*loaded, 200u) << "the newest outcomes, enough to fill the experience";
+  EXPECT_TRUE(again.trained());
+  // Same network, and the pair counts rebuilt from the outcomes: the same prediction.
+  EXPECT_NEAR(again.predict(task(1), agents[1], 0), before, 0.02);
+}
+
+TEST(LearnedScorer, ASwapNeverServesAHalfBuiltNetwork) {
+  std::vector<std::function<void()>> jobs;
+  learned_scorer_options opts;
+  opts.retrain_every = 100;
+  opts.epochs = 200;
+  learned_scorer s{[&](std::function<void()> job) { jobs.push_back(std::move(job)); }, opts};
+  std::vector<agent_record> agents{agent("a"), agent("b")};
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 100; ++i)
+      s.observe(task(i), agents[i % 2], i % 2 == 1, 5);
+    ASSERT_EQ(jobs.size(), static_cast<size_t>(round + 1));
+    // Train on another thread while this one keeps predicting the same pair: every answer
+    // is the old network's or the new one's, never something in between.
+    double old_p = s.predict(task(7), agents[1], 0);
+    std::atomic<bool> done{false};
+    std::thread trainer{[&] {
+      jobs.back()();
+      done = true;
+    }};
+    std::set<double> seen;
+    while (!done)
+      seen.insert(s.predict(task(7), agents[1], 0));
+    trainer.join();
+    double new_p = s.predict(task(7), agents[1], 0);
+    seen.insert(new_p);
+    for (double p : seen)
+      EXPECT_TRUE(p == old_p || p == new_p) << p << " is neither " << old_p << " nor " << new_p;
+  }
+}
+
+TEST(LearnedScorer, TextOfTheTaskReachesTheInputs) {
+  learned_scorer s{[](std::function<void()> job) { job(); }};
+  auto a = agent("a");
+  auto plain = task(1);
+  auto worded = task(2);
+  worded.description = "translate the quarterly invoice into German";
+  auto in_payload = task(3);
+  in_payload.payload_json = R"({"text":"translate the quarterly invoice into German"})";
+  auto x = s.features(plain, a, 0);
+  auto y = s.features(worded, a, 0);
+  EXPECT_NE(x, y);
+  EXPECT_EQ(y, s.features(in_payload, a, 0)) << "payload.text counts when there is no description";
+  for (size_t i = learned_scorer::input_count - learned_scorer::text_slots; i < x.size(); ++i)
+    EXPECT_FLOAT_EQ(x[i], 0.5f) << "no words: the middle of the range";
+}
