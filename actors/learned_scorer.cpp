@@ -292,7 +292,9 @@ double learned_scorer::score(const task_record& task, const agent_record& agent,
   double b = (1 - p.success) * k + (st ? st->failures : 0) + 1e-3;
   auto capacity = std::max<uint32_t>(agent.max_concurrency, 1);
   double busy = static_cast<double>(std::min(load, capacity)) / capacity;
-  return beta_draw(rng_, a, b) - 0.1 * busy - opts_.duration_weight * p.duration;
+  double mean = a / (a + b);
+  double draw = mean + opts_.exploration * (beta_draw(rng_, a, b) - mean);
+  return draw - 0.1 * busy - opts_.duration_weight * p.duration;
 }
 
 void learned_scorer::remember(experience_row row) {

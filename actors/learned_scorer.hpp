@@ -27,6 +27,8 @@ struct learned_scorer_options {
   double prior_strength = 4;     ///< how many outcomes the network's prediction is worth
   double discount = 0.97;        ///< weight of older outcomes of a pair at each new one
   double duration_weight = 0.05; ///< utility lost per unit of predicted duration (0..1 scale)
+  /// How far a score strays from the posterior mean toward its Thompson draw (1: the draw).
+  double exploration = 0.3;
   uint32_t seed = 7;
   /// Where the network and the experience are kept (model "hive.routing", chunks of kind
   /// "routing.experience"); null: nothing is kept. Written from the background runner only.

@@ -12,9 +12,17 @@
 // success 30%, free capacity 20%); the server's learned scorer (actors/learned_scorer.cpp);
 // and the oracle, which reads the hidden skills.
 //
-// Output: a table on stdout; `--tasks`, `--agents`, `--kinds`, `--seed`, `--change-at`.
+// Each agent also has a hidden duration per kind (20 to 400 ms, unrelated to its skill); the
+// scorers see the durations of what they ran. Proficiencies learn from outcomes as in the
+// server (actors::learn_proficiency).
+//
+// Output: tables on stdout (success, mean duration, and the learning curve: success per 500
+// tasks); `--tasks`, `--agents`, `--kinds`, `--seed`, `--change-at`. Knobs of the learned
+// scorer for experiments, from the environment: EXPLORE, PRIOR, DISCOUNT, DURATION_WEIGHT
+// (learned_scorer_options); LEARN_PROFICIENCY=0 turns the proficiency updates off.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -44,6 +52,7 @@ struct options {
 struct world {
   std::vector<agent_record> agents;
   std::vector<std::vector<double>> skill; ///< [agent][kind], hidden
+  std::vector<std::vector<double>> ms;    ///< [agent][kind], hidden duration
   std::vector<std::string> kinds;
 };
 
@@ -51,6 +60,7 @@ world make_world(const options& o, std::mt19937& rng) {
   world w;
   std::uniform_real_distribution<double> u{0.05, 0.95};
   std::normal_distribution<double> noise{0.0, 0.25};
+  std::uniform_real_distribution<double> log_ms{std::log(20.0), std::log(400.0)};
   for (int k = 0; k < o.kinds; ++k)
     w.kinds.push_back("kind-" + std::to_string(k));
   for (int a = 0; a < o.agents; ++a) {
@@ -58,13 +68,16 @@ world make_world(const options& o, std::mt19937& rng) {
     rec.id = "agent-" + std::to_string(100 + a);
     rec.max_concurrency = 4;
     std::vector<double> skills;
+    std::vector<double> durations;
     for (int k = 0; k < o.kinds; ++k) {
+      durations.push_back(std::exp(log_ms(rng)));
       double s = u(rng);
       skills.push_back(s);
       // What the agent declares: its skill, blurred.
       rec.capabilities.push_back({w.kinds[k], std::clamp(s + noise(rng), 0.0, 1.0), 0.1});
     }
     w.skill.push_back(skills);
+    w.ms.push_back(durations);
     w.agents.push_back(std::move(rec));
   }
   return w;
@@ -136,7 +149,12 @@ public:
     // What the scheduler does at release: tell the scorer, count on the agent.
     auto& rec = w.agents[last_];
     scorer_->observe(task, rec, ok, latency);
-    (ok ? rec.tasks_completed : rec.tasks_failed) += 1;
+    if (const char* v = std::getenv("LEARN_PROFICIENCY"); v == nullptr || std::string{v} != "0")
+      hive::actors::learn_proficiency(rec, task, ok);
+    if (ok)
+      rec.mean_latency_ms += (latency - rec.mean_latency_ms) / static_cast<double>(++rec.tasks_completed);
+    else
+      ++rec.tasks_failed;
   }
   void remember(size_t chosen) { last_ = chosen; }
 
@@ -160,6 +178,7 @@ public:
 
 struct outcome {
   std::vector<char> ok; ///< per task
+  std::vector<double> ms; ///< per task
   double ns_per_candidate = 0;
 };
 
@@ -184,8 +203,11 @@ outcome run(policy& p, const options& o) {
     if (auto* sp = dynamic_cast<scorer_policy*>(&p))
       sp->remember(chosen);
     bool ok = draw(static_cast<uint64_t>(i), chosen, o.seed) < w.skill[chosen][kind];
-    p.observe(task, kind, w, ok, 10);
+    // The duration: the hidden one, +-20%.
+    double ms = w.ms[chosen][kind] * (0.8 + 0.4 * draw(static_cast<uint64_t>(i) + 7919, chosen, o.seed));
+    p.observe(task, kind, w, ok, ms);
     out.ok.push_back(ok ? 1 : 0);
+    out.ms.push_back(ms);
   }
   out.ns_per_candidate = static_cast<double>(choosing.count()) / o.tasks / o.agents;
   return out;
@@ -239,6 +261,15 @@ int main(int argc, char** argv) {
                          "tasks on each side\n");
     return 2;
   }
+  hive::actors::learned_scorer_options learned_opts;
+  if (const char* v = std::getenv("DURATION_WEIGHT"))
+    learned_opts.duration_weight = std::atof(v);
+  if (const char* v = std::getenv("PRIOR"))
+    learned_opts.prior_strength = std::atof(v);
+  if (const char* v = std::getenv("EXPLORE"))
+    learned_opts.exploration = std::atof(v);
+  if (const char* v = std::getenv("DISCOUNT"))
+    learned_opts.discount = std::atof(v);
   oracle best;
   auto best_run = run(best, o);
   round_robin rr;
@@ -247,7 +278,7 @@ int main(int argc, char** argv) {
   // The server's learned scorer; training runs inline here (the server hands it to a pool).
   scorer_policy learned{"learned (FANN prediction + Thompson sampling)",
                         std::make_unique<hive::actors::learned_scorer>(
-                          [](std::function<void()> job) { job(); })};
+                          [](std::function<void()> job) { job(); }, learned_opts)};
   std::vector<std::pair<policy*, outcome>> rows;
   rows.emplace_back(&rr, run(rr, o));
   rows.emplace_back(&heuristic, run(heuristic, o));
@@ -259,16 +290,34 @@ int main(int argc, char** argv) {
               o.agents, o.kinds, o.tasks, o.change_at, o.seed);
   std::printf("| policy | success, all tasks | last 1,000 before the change | last 1,000 | "
               "last 1,000 / oracle | tasks to recover to 90%% of oracle after the change | "
-              "choosing, ns per candidate |\n|---|---|---|---|---|---|---|\n");
+              "mean duration, ms | choosing, ns per candidate |\n|---|---|---|---|---|---|---|---|\n");
   const auto& b = best_run.ok;
   for (auto& [p, r] : rows) {
     double last = rate(r.ok, o.tasks - 1000, o.tasks);
     double oracle_last = rate(b, o.tasks - 1000, o.tasks);
     int rec = recovery(r.ok, b, o.change_at);
-    std::printf("| %s | %.1f%% | %.1f%% | %.1f%% | %.0f%% | %s | %.0f |\n", p->name(),
+    double ms = 0;
+    for (double m : r.ms)
+      ms += m;
+    std::printf("| %s | %.1f%% | %.1f%% | %.1f%% | %.0f%% | %s | %.0f | %.0f |\n", p->name(),
                 100 * rate(r.ok, 0, o.tasks), 100 * rate(r.ok, o.change_at - 1000, o.change_at),
                 100 * last, 100 * last / oracle_last,
-                rec < 0 ? "never" : std::to_string(rec).c_str(), r.ns_per_candidate);
+                rec < 0 ? "never" : std::to_string(rec).c_str(), ms / static_cast<double>(r.ms.size()),
+                r.ns_per_candidate);
+  }
+  std::printf("\n# Learning curve: success per 500 tasks (the change at task %d)\n\n| tasks |",
+              o.change_at);
+  for (auto& [p, r] : rows)
+    std::printf(" %s |", p->name());
+  std::printf("\n|---|");
+  for (size_t i = 0; i < rows.size(); ++i)
+    std::printf("---|");
+  std::printf("\n");
+  for (int from = 0; from < o.tasks; from += 500) {
+    std::printf("| %d-%d |", from + 1, std::min(from + 500, o.tasks));
+    for (auto& [p, r] : rows)
+      std::printf(" %.0f%% |", 100 * rate(r.ok, from, from + 500));
+    std::printf("\n");
   }
   return 0;
 }
