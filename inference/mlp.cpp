@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -74,6 +75,24 @@ bool from_string(std::string_view in, activation& out) noexcept {
       return true;
     }
   return false;
+}
+
+size_t mlp_weights::expected_weights() const noexcept {
+  size_t n = 0;
+  for (size_t l = 1; l < layers.size(); ++l)
+    n += (size_t{layers[l - 1]} + 1) * layers[l];
+  return n;
+}
+
+bool mlp_weights::valid() const noexcept {
+  if (layers.size() < 2 || std::find(layers.begin(), layers.end(), 0u) != layers.end())
+    return false;
+  auto steep_ok = [](float k) { return std::isfinite(k) && k > 0; };
+  if (!steep_ok(hidden_steepness) || !steep_ok(output_steepness))
+    return false;
+  if (weights.size() != expected_weights())
+    return false;
+  return std::all_of(weights.begin(), weights.end(), [](float w) { return std::isfinite(w); });
 }
 
 void dataset::add(const std::vector<float>& in, const std::vector<float>& out) {
@@ -182,6 +201,43 @@ std::vector<float> mlp::run(const float* input) {
   // FANN takes a non-const pointer but only reads the input.
   fann_type* out = fann_run(ann_, const_cast<fann_type*>(input));
   return std::vector<float>(out, out + outputs());
+}
+
+mlp_weights mlp::weights() const {
+  mlp_weights w;
+  w.layers = spec_.layers;
+  w.hidden = spec_.hidden;
+  w.output = spec_.output;
+  auto last = static_cast<int>(w.layers.size()) - 1;
+  // Steepness is per neuron in FANN; mlp never changes it, so the first neuron speaks for its
+  // layer. Without a hidden layer, hidden_steepness keeps its default and is not used.
+  if (last > 1)
+    w.hidden_steepness = fann_get_activation_steepness(ann_, 1, 0);
+  w.output_steepness = fann_get_activation_steepness(ann_, last, 0);
+
+  // FANN numbers neurons across all layers, each layer's bias neuron last. Each connection is
+  // placed by its two neurons rather than by trusting FANN's order.
+  size_t layers = w.layers.size();
+  std::vector<size_t> first_neuron(layers), first_weight(layers);
+  for (size_t l = 1; l < layers; ++l) {
+    first_neuron[l] = first_neuron[l - 1] + w.layers[l - 1] + 1;
+    first_weight[l] =
+      l == 1 ? 0 : first_weight[l - 1] + (size_t{w.layers[l - 2]} + 1) * w.layers[l - 1];
+  }
+  w.weights.assign(w.expected_weights(), 0.0f);
+  auto n = fann_get_total_connections(ann_);
+  std::vector<fann_connection> conns(n);
+  fann_get_connection_array(ann_, conns.data());
+  for (const auto& c : conns) {
+    size_t l = 1;
+    while (l + 1 < layers && c.to_neuron >= first_neuron[l + 1])
+      ++l;
+    size_t j = c.to_neuron - first_neuron[l];
+    size_t i = c.from_neuron - first_neuron[l - 1];
+    assert(j < w.layers[l] && i <= w.layers[l - 1]);
+    w.weights[first_weight[l] + j * (w.layers[l - 1] + 1) + i] = c.weight;
+  }
+  return w;
 }
 
 std::string mlp::serialize() const {

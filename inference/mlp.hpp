@@ -27,6 +27,36 @@ struct mlp_spec {
   float learning_rate = 0.7f; ///< RPROP ignores it; kept for the incremental algorithm
 };
 
+/// A network's weights as plain data, for evaluators other than FANN (inference/batch_eval.hpp),
+/// with everything needed to compute what FANN 2.2's fann_run computes.
+///
+/// `weights` holds, for each layer l = 1 .. layers.size() - 1, for each neuron j of layer l,
+/// `layers[l-1] + 1` values: the weights from neurons 0 .. layers[l-1]-1 of layer l-1, then the
+/// bias weight (FANN's bias neuron, always 1, is the last neuron of every layer). So neuron j of
+/// layer l starts at offset(l) + j * (layers[l-1] + 1), with offset(1) = 0 and
+/// offset(l+1) = offset(l) + layers[l] * (layers[l-1] + 1); this is FANN's connection order.
+///
+/// A neuron with inputs a (a[layers[l-1]] = 1, the bias) and steepness k (hidden_steepness on
+/// hidden layers, output_steepness on the last) computes
+///   s = k * sum_i w_i * a_i, clamped to [-150 / k, 150 / k] (FANN's max_sum), then
+///   linear s; sigmoid 1 / (1 + exp(-2s)); sigmoid_symmetric 2 / (1 + exp(-2s)) - 1;
+///   gaussian exp(-s * s); elliot (s / 2) / (1 + |s|) + 0.5.
+/// With FANN's default steepness 0.5, sigmoid is the logistic function of the plain sum.
+struct mlp_weights {
+  std::vector<unsigned> layers; ///< neurons per layer, input first (bias neurons not counted)
+  activation hidden = activation::sigmoid_symmetric;
+  activation output = activation::sigmoid;
+  float hidden_steepness = 0.5f;
+  float output_steepness = 0.5f;
+  std::vector<float> weights; ///< in the layout above
+
+  /// How many weights `layers` takes (0 for fewer than two layers).
+  size_t expected_weights() const noexcept;
+  /// At least two layers, none empty, every weight finite and as many as the layers take,
+  /// steepness finite and positive. Evaluators require it.
+  bool valid() const noexcept;
+};
+
 /// Rows of (input, output) pairs, stored flat.
 struct dataset {
   size_t inputs = 0;
@@ -71,6 +101,8 @@ public:
   size_t inputs() const noexcept;
   size_t outputs() const noexcept;
   const mlp_spec& spec() const noexcept { return spec_; }
+  /// Layers, activations, steepness and every weight, for another evaluator (a copy).
+  mlp_weights weights() const;
 
   /// Layers, activations and every weight, as text that round-trips exactly.
   std::string serialize() const;
