@@ -118,21 +118,24 @@ agent_entry* agent_directory::select(const task_record& task, const agent_scorer
     return nullptr;
   auto n = pool->size();
   auto start = rotation_++ % n;
-  agent_entry* best = nullptr;
-  double best_score = 0;
-  size_t sampled = 0;
-  for (size_t k = 0; k < n && sampled < sample_limit; ++k) {
+  candidates_.clear();
+  entries_scored_.clear();
+  for (size_t k = 0; k < n && candidates_.size() < sample_limit; ++k) {
     auto* entry = (*pool)[(start + k) % n];
     if (!entry->available() || !meets_requirements(task, entry->record))
       continue;
-    ++sampled;
-    auto s = scorer.score(task, entry->record, entry->load);
-    if (best == nullptr || s > best_score) {
-      best = entry;
-      best_score = s;
-    }
+    candidates_.push_back({&entry->record, entry->load});
+    entries_scored_.push_back(entry);
   }
-  return best;
+  if (candidates_.empty())
+    return nullptr;
+  scores_.resize(candidates_.size());
+  scorer.score_batch(task, candidates_.data(), candidates_.size(), scores_.data());
+  size_t best = 0;
+  for (size_t i = 1; i < scores_.size(); ++i)
+    if (scores_[i] > scores_[best])
+      best = i;
+  return entries_scored_[best];
 }
 
 std::array<uint64_t, agent_state_count> agent_directory::count_by_state() const {

@@ -83,6 +83,10 @@ private:
   std::vector<agent_entry*> available_;
   std::unordered_map<std::string, std::vector<agent_entry*>> by_capability_;
   size_t rotation_ = 0;
+  // select()'s working vectors, kept to avoid allocating per task.
+  std::vector<candidate> candidates_;
+  std::vector<agent_entry*> entries_scored_;
+  std::vector<double> scores_;
 };
 
 } // namespace hive::actors

@@ -8,6 +8,8 @@
 
 #include "actors/internal/monitor_actor.hpp"
 #include "actors/learned_scorer.hpp"
+#include "actors/neural_library.hpp"
+#include "inference/batch_eval.hpp"
 #include "actors/messages.hpp"
 #include "actors/scheduler.hpp"
 #include "runtime/config.hpp"
@@ -82,15 +84,24 @@ result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runt
   ctx->db = &db;
   ctx->executors = &executors;
   ctx->retry = retry_policy{ctx->settings.retry_base_ms, ctx->settings.retry_max_ms};
+  ctx->settings.routing_sample = cfg.neural.candidates;
+  auto gpu = inference::probe_gpu();
+  ctx->accelerator = gpu.usable ? gpu.description : "none (" + gpu.description + ")";
   if (cfg.neural.mode == "basic") {
     ctx->scorer = std::make_unique<heuristic_scorer>();
   } else {
-    // fann, or auto: this build has no GPU path, so auto is the FANN network on the CPU.
+    // fann; cuda or auto: the same network, scored on the GPU when one is usable.
+    bool on_gpu = gpu_enabled(cfg.neural.mode);
+    if (cfg.neural.mode != "fann" && !on_gpu)
+      runtime::log_info("engine", "routing: no usable GPU (" + gpu.description
+                                    + "): the CPU path is used");
     auto* pool = &ctx->blocking;
     learned_scorer_options opts;
     opts.retrain_every = cfg.neural.retrain_every;
     opts.epochs = cfg.neural.epochs;
     opts.store = &db;
+    opts.gpu = on_gpu;
+    opts.gpu_batch_min = cfg.neural.gpu_batch_min;
     auto* bus = &ctx->events;
     auto* clock = ctx->clock;
     auto learned = std::make_unique<learned_scorer>(
@@ -113,11 +124,9 @@ result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runt
                                   + (learned->trained() ? "saved network in use"
                                                         : "no saved network yet"));
     ctx->scorer = std::move(learned);
-    ctx->routing_name = "learned (FANN, CPU)";
-    runtime::log_info("engine", std::string{"routing: learned (FANN network on the CPU"}
-                                  + (cfg.neural.mode == "auto" ? "; no GPU path in this build"
-                                                               : "")
-                                  + ")");
+    ctx->routing_name = on_gpu ? "learned (FANN, GPU: " + gpu.description + ")"
+                               : std::string{"learned (FANN, CPU)"};
+    runtime::log_info("engine", "routing: " + ctx->routing_name);
   }
   ctx->blocking = std::make_unique<runtime::thread_pool>(
     std::max(2u, cfg.performance.worker_threads), "hive-exec");

@@ -68,7 +68,8 @@ struct hive_status {
   /// CPU and memory at the last metrics snapshot; nullopt before the first.
   std::optional<runtime::resource_reading> resources;
   std::vector<alert> alerts; ///< active
-  std::string routing;       ///< "heuristic" or "learned (FANN, CPU)"
+  std::string routing;       ///< "heuristic", "learned (FANN, CPU)" or "learned (FANN, GPU: ...)"
+  std::string accelerator;   ///< the usable GPU's name, or "none (why)"
 };
 
 /// Owns the scheduler actor (which owns agents and tasks), the write-behind committer and

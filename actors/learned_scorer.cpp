@@ -255,10 +255,27 @@ void learned_scorer::adopt_trained() const {
       on_cycle_(r);
   if (text.empty())
     return;
-  if (auto m = inference::mlp::deserialize(text)) {
-    model_ = std::make_unique<inference::mlp>(std::move(*m));
-    trained_ = true;
+  if (auto m = inference::mlp::deserialize(text))
+    install(std::move(*m));
+}
+
+void learned_scorer::install(inference::mlp model) const {
+  model_ = std::make_unique<inference::mlp>(std::move(model));
+  trained_ = true;
+  if (!opts_.gpu)
+    return;
+  auto gpu = inference::make_gpu_evaluator(model_->weights());
+  if (gpu) {
+    gpu_ = std::move(*gpu);
+  } else {
+    gpu_.reset();
+    runtime::log_warn("routing", "cannot put the routing network on the GPU ("
+                                   + gpu.err().message + "); scoring on the CPU");
   }
+}
+
+std::string learned_scorer::device() const {
+  return gpu_ ? gpu_->device() : "CPU";
 }
 
 double learned_scorer::predict(const task_record& task, const agent_record& agent,
@@ -286,7 +303,41 @@ double learned_scorer::score(const task_record& task, const agent_record& agent,
                              uint32_t load) const {
   auto sig = signature(task);
   const auto* st = stats(agent, sig);
-  auto p = predict_of(sig, st, task, agent, load);
+  return utility(predict_of(sig, st, task, agent, load), st, agent, load);
+}
+
+void learned_scorer::score_batch(const task_record& task, const candidate* c, size_t n,
+                                 double* out) const {
+  adopt_trained();
+  if (!gpu_ || !trained_ || n < opts_.gpu_batch_min) {
+    agent_scorer::score_batch(task, c, n, out);
+    return;
+  }
+  auto sig = signature(task);
+  batch_x_.resize(n * input_count);
+  batch_y_.resize(n * output_count);
+  batch_stats_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    batch_stats_[i] = stats(*c[i].agent, sig);
+    auto x = features_of(sig, batch_stats_[i], task, *c[i].agent, c[i].load);
+    std::copy(x.begin(), x.end(), batch_x_.begin() + static_cast<std::ptrdiff_t>(i * input_count));
+  }
+  if (auto ok = gpu_->run(batch_x_.data(), n, batch_y_.data()); !ok) {
+    runtime::log_warn("routing", "GPU scoring failed (" + ok.err().message
+                                   + "); scoring on the CPU from now on");
+    gpu_.reset();
+    agent_scorer::score_batch(task, c, n, out);
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    prediction p{std::clamp(static_cast<double>(batch_y_[i * output_count]), 0.001, 0.999),
+                 std::clamp(static_cast<double>(batch_y_[i * output_count + 1]), 0.0, 1.0)};
+    out[i] = utility(p, batch_stats_[i], *c[i].agent, c[i].load);
+  }
+}
+
+double learned_scorer::utility(const prediction& p, const pair_stats* st,
+                               const agent_record& agent, uint32_t load) const {
   double k = opts_.prior_strength;
   double a = p.success * k + (st ? st->successes : 0) + 1e-3;
   double b = (1 - p.success) * k + (st ? st->failures : 0) + 1e-3;
@@ -314,8 +365,7 @@ result<size_t> learned_scorer::restore(persistence::store& db) {
   if (saved->has_value()) {
     auto m = inference::mlp::deserialize((*saved)->body);
     if (m && m->inputs() == input_count && m->outputs() == output_count) {
-      model_ = std::make_unique<inference::mlp>(std::move(*m));
-      trained_ = true;
+      install(std::move(*m));
     } else {
       runtime::log_warn("routing", "the saved routing network does not fit this version's "
                                    "inputs; starting from the heuristic");

@@ -15,6 +15,7 @@
 
 #include "actors/learning_report.hpp"
 #include "actors/routing.hpp"
+#include "inference/batch_eval.hpp"
 #include "inference/mlp.hpp"
 #include "persistence/store.hpp"
 
@@ -30,6 +31,10 @@ struct learned_scorer_options {
   /// How far a score strays from the posterior mean toward its Thompson draw (1: the draw).
   double exploration = 0.3;
   uint32_t seed = 7;
+  /// Score large candidate lists on the GPU (see score_batch); the caller checked
+  /// inference::probe_gpu(). Falls back to the CPU if the GPU fails.
+  bool gpu = false;
+  size_t gpu_batch_min = 256; ///< candidates of one task from which the GPU is used
   /// Where the network and the experience are kept (model "hive.routing", chunks of kind
   /// "routing.experience"); null: nothing is kept. Written from the background runner only.
   persistence::store* store = nullptr;
@@ -75,6 +80,10 @@ public:
 
   double score(const task_record& task, const agent_record& agent,
                uint32_t load) const override;
+  /// With `gpu` and at least gpu_batch_min candidates, one GPU evaluation of the network for
+  /// all of them; otherwise score() each.
+  void score_batch(const task_record& task, const candidate* c, size_t n,
+                   double* out) const override;
   void observe(const task_record& task, const agent_record& agent, bool success,
                double latency_ms) override;
 
@@ -87,6 +96,8 @@ public:
   uint64_t trainings() const;
   /// Whether a trained network is in use (rather than the heuristic prior).
   bool trained() const noexcept { return trained_; }
+  /// Where batches are scored: "CPU" or "GPU (<device>)".
+  std::string device() const;
 
   /// Loads the saved network and experience (call before the first score, on the thread that
   /// scores). A saved network of another shape is ignored (the inputs changed between
@@ -123,6 +134,11 @@ private:
   };
   prediction predict_of(const std::string& sig, const pair_stats* st, const task_record& task,
                         const agent_record& agent, uint32_t load) const;
+  /// The score of a prediction: the Thompson draw around it, the load and duration terms.
+  double utility(const prediction& p, const pair_stats* st, const agent_record& agent,
+                 uint32_t load) const;
+  /// Swaps in a network (and its GPU copy, if the GPU is used).
+  void install(inference::mlp model) const;
   void adopt_trained() const;
   /// Adds an outcome to the experience and the pair's counts.
   void remember(experience_row row);
@@ -142,6 +158,9 @@ private:
   mutable std::unique_ptr<inference::mlp> model_; ///< used by score (FANN's run writes into it)
   mutable bool trained_ = false;
   mutable std::mt19937 rng_;
+  mutable std::unique_ptr<inference::batch_evaluator> gpu_; ///< the network's GPU copy
+  mutable std::vector<float> batch_x_, batch_y_;            ///< score_batch's rows
+  mutable std::vector<const pair_stats*> batch_stats_;
 
   struct handover {
     std::mutex mtx;

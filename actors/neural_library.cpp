@@ -8,6 +8,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "inference/batch_eval.hpp"
+
 namespace hive::actors {
 namespace {
 
@@ -51,6 +53,10 @@ result<size_t> read_rows(const rapidjson::Value& doc, const char* key, const std
 }
 
 } // namespace
+
+bool gpu_enabled(std::string_view mode) {
+  return (mode == "cuda" || mode == "auto") && inference::probe_gpu().usable;
+}
 
 result<unit_t> check_object_name(std::string_view name, std::string_view field,
                                  bool allow_reserved) {

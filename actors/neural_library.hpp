@@ -35,8 +35,14 @@ std::string encode_dataset(const inference::dataset& data);
 /// `{"rows":R,"inputs":I,"outputs":O}`: what listings show of a dataset.
 std::string dataset_meta(const inference::dataset& data);
 
+/// Whether `neural.mode` puts networks on the GPU: cuda or auto, and a usable GPU
+/// (inference::probe_gpu()).
+bool gpu_enabled(std::string_view mode);
+
 /// Registers `neural.train` and `neural.predict` (see docs/api.md), which read and write
-/// models and datasets in `db`. `db` must outlive the registry's executors.
-void register_neural_executors(executor_registry& registry, persistence::store& db);
+/// models and datasets in `db`. With `gpu`, predictions of at least `gpu_batch_min` rows run
+/// on the GPU. `db` must outlive the registry's executors.
+void register_neural_executors(executor_registry& registry, persistence::store& db,
+                               bool gpu = false, size_t gpu_batch_min = 256);
 
 } // namespace hive::actors

@@ -7,14 +7,27 @@
 
 namespace hive::actors {
 
+/// An eligible agent for a task, with the tasks it holds now.
+struct candidate {
+  const agent_record* agent;
+  uint32_t load;
+};
+
 /// Scores how well `agent` suits `task`; higher is better. Called on the scheduler actor for
-/// each eligible candidate (it already has every required capability and free capacity).
-/// Implementations must be cheap (microseconds) and must not block.
+/// the eligible candidates of a task (each already has every required capability and free
+/// capacity). Implementations must be cheap (microseconds) and must not block.
 class agent_scorer {
 public:
   virtual ~agent_scorer() = default;
   virtual double score(const task_record& task, const agent_record& agent,
                        uint32_t load) const = 0;
+  /// Scores `n` candidates of one task into `out` (the scheduler's call). By default score()
+  /// each; a scorer with a batch path (the learned scorer on a GPU) overrides it.
+  virtual void score_batch(const task_record& task, const candidate* c, size_t n,
+                           double* out) const {
+    for (size_t i = 0; i < n; ++i)
+      out[i] = score(task, *c[i].agent, c[i].load);
+  }
   /// How an attempt of `task` on `agent` ended (on the scheduler actor, when the agent is
   /// released; not for cancellations). Scorers that learn override it.
   virtual void observe(const task_record& task, const agent_record& agent, bool success,

@@ -51,6 +51,7 @@ void on_status(scheduler_actor* self, status_msg& msg) {
   out.store = std::string{st.ctx->db->name()};
   out.task_types = st.ctx->executors->names();
   out.routing = st.ctx->routing_name;
+  out.accelerator = st.ctx->accelerator;
   for (size_t i = 0; i < status_windows_secs.size(); ++i)
     out.activity[i] = st.ctx->activity->window(status_windows_secs[i], out.now);
   msg.reply(std::move(out));

@@ -59,7 +59,9 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   ptr->db = std::move(*db);
   // L2: executors, the actor system and the engine (recovers agents and tasks).
   actors::register_builtin_executors(ptr->executors);
-  actors::register_neural_executors(ptr->executors, *ptr->db);
+  actors::register_neural_executors(ptr->executors, *ptr->db,
+                                    actors::gpu_enabled(cfg.neural.mode),
+                                    cfg.neural.gpu_batch_min);
   if (extra_executors != nullptr)
     extra_executors(ptr->executors);
   ptr->sys_cfg = std::make_unique<caf::actor_system_config>();

@@ -266,6 +266,7 @@ std::string encode_status(const actors::hive_status& s) {
   w.Double(static_cast<double>(s.now - s.started_at) / 1000.0);
   put(w, "store", s.store);
   put(w, "routing", s.routing.empty() ? std::string_view{"heuristic"} : std::string_view{s.routing});
+  put(w, "accelerator", s.accelerator);
   // Throughput and latency over the last 1, 5 and 15 minutes.
   w.Key("throughput");
   w.StartObject();

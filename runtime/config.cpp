@@ -254,18 +254,23 @@ const std::vector<setting_row>& table() {
     {{"websocket", "idle_timeout_secs", "30",
       "a silent client is pinged at half this; no answer by then: closed"},
      uint_setting(2, 3600, [](config& c, uint64_t v) { c.websocket.idle_timeout_secs = v; })},
-    {{"neural", "mode", "basic",
-      "routing: basic (heuristic), fann (a network that learns from outcomes), auto (the GPU "
-      "path if usable, else fann), cuda"},
+    {{"neural", "mode", "auto",
+      "routing: basic (heuristic), fann (a network that learns from outcomes, on the CPU), "
+      "cuda (the same, scored on the GPU), auto (cuda if a GPU is usable, else fann)"},
      text_setting([](config& c, std::string_view v) -> std::string {
-       if (v == "basic" || v == "fann" || v == "auto") {
+       if (v == "basic" || v == "fann" || v == "auto" || (v == "cuda" && HIVE_ENABLE_CUDA)) {
          c.neural.mode = std::string{v};
          return {};
        }
        if (v == "cuda")
-         return "this build has no CUDA path; use fann or auto";
-       return "must be one of basic fann auto cuda, got '" + std::string{v} + "'";
+         return "this build has no CUDA path (built without nvcc); use fann or auto";
+       return "must be one of basic fann cuda auto, got '" + std::string{v} + "'";
      })},
+    {{"neural", "candidates", "32", "eligible agents scored per routing decision at most"},
+     uint_setting(1, 1'000'000, [](config& c, uint64_t v) { c.neural.candidates = v; })},
+    {{"neural", "gpu_batch_min", "256",
+      "on the GPU path, candidate lists at least this long are scored in one GPU batch"},
+     uint_setting(1, 1'000'000, [](config& c, uint64_t v) { c.neural.gpu_batch_min = v; })},
     {{"neural", "retrain_every", "256", "routing outcomes between training runs of the network"},
      uint_setting(16, 1'000'000, [](config& c, uint64_t v) { c.neural.retrain_every = v; })},
     {{"neural", "epochs", "40", "training epochs per run of the routing network"},

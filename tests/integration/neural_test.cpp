@@ -2,6 +2,7 @@
 #include <cmath>
 #include <string>
 
+#include "inference/batch_eval.hpp"
 #include "tests/integration/support.hpp"
 
 namespace hive::test {
@@ -112,6 +113,25 @@ TEST_F(NeuralApi, BadRequestsFailWithReasons) {
   EXPECT_EQ(del("/api/datasets/gone").status, 204);
   EXPECT_EQ(get("/api/datasets/gone").status, 404);
   EXPECT_EQ(del("/api/models/hive.routing").status, 409);
+}
+
+} // namespace
+} // namespace hive::test
+
+namespace hive::test {
+namespace {
+
+TEST_F(NeuralApi, StatusSaysWhichPathRoutes) {
+  start(); // the default mode: auto
+  auto st = parse_json(get("/api/hive/status").body);
+  auto gpu = inference::probe_gpu();
+  if (gpu.usable) {
+    EXPECT_EQ(str(st, "routing"), "learned (FANN, GPU: " + gpu.description + ")");
+    EXPECT_EQ(str(st, "accelerator"), gpu.description);
+  } else {
+    EXPECT_EQ(str(st, "routing"), "learned (FANN, CPU)");
+    EXPECT_EQ(str(st, "accelerator"), "none (" + gpu.description + ")");
+  }
 }
 
 } // namespace

@@ -1,6 +1,8 @@
 // Configuration: defaults, precedence of file < environment < flags, validation messages.
 #include "runtime/config.hpp"
 
+#include "build_config.hpp"
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -160,4 +162,22 @@ TEST(Config, AlertThresholdsAndHistory) {
     << cfg.err().message;
   src.environment = {"HIVE_PERFORMANCE__CPU_CRITICAL_THRESHOLD=101"};
   EXPECT_FALSE(load_config(src).ok());
+}
+
+TEST(Config, NeuralModeIsAutoAndCudaNeedsABuildWithIt) {
+  EXPECT_EQ(default_config().neural.mode, "auto");
+  config_sources src;
+  src.environment = {"HIVE_NEURAL__MODE=cuda"};
+  auto cfg = load_config(src);
+#if HIVE_ENABLE_CUDA
+  ASSERT_TRUE(cfg.ok()) << cfg.err().message;
+  EXPECT_EQ(cfg->neural.mode, "cuda");
+#else
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.err().message.find("no CUDA path"), std::string::npos);
+#endif
+  src.environment = {"HIVE_NEURAL__MODE=gpu"};
+  cfg = load_config(src);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.err().message.find("basic fann cuda auto"), std::string::npos);
 }
