@@ -202,3 +202,30 @@ TEST(LearnedScorer, TextOfTheTaskReachesTheInputs) {
   for (size_t i = learned_scorer::input_count - learned_scorer::text_slots; i < x.size(); ++i)
     EXPECT_FLOAT_EQ(x[i], 0.5f) << "no words: the middle of the range";
 }
+
+TEST(LearnedScorer, BatchScoringAgreesWithOneByOne) {
+  // Without exploration the score is deterministic, so the batch path (on the GPU where one
+  // is usable) must give the per-candidate scores.
+  learned_scorer_options opts;
+  opts.exploration = 0;
+  opts.retrain_every = 64;
+  opts.gpu = inference::probe_gpu().usable;
+  opts.gpu_batch_min = 256;
+  learned_scorer s{[](std::function<void()> job) { job(); }, opts};
+  std::vector<agent_record> agents;
+  for (int i = 0; i < 300; ++i)
+    agents.push_back(agent("a" + std::to_string(i)));
+  std::mt19937 rng{2};
+  for (int i = 0; i < 256; ++i)
+    s.observe(task(i), agents[static_cast<size_t>(i) % 300], rng() % 3 != 0, 5 + i % 40);
+  ASSERT_GT(s.predict(task(0), agents[0], 0), 0.0); // adopts the trained network
+  ASSERT_TRUE(s.trained());
+  std::vector<candidate> c;
+  for (auto& a : agents)
+    c.push_back({&a, static_cast<uint32_t>(c.size() % 3)});
+  std::vector<double> batch(c.size());
+  s.score_batch(task(1), c.data(), c.size(), batch.data());
+  for (size_t i = 0; i < c.size(); ++i)
+    EXPECT_NEAR(batch[i], s.score(task(1), *c[i].agent, c[i].load), 1e-4) << "candidate " << i
+                                                                             << " on " << s.device();
+}
