@@ -99,6 +99,8 @@ result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runt
     learned_scorer_options opts;
     opts.retrain_every = cfg.neural.retrain_every;
     opts.epochs = cfg.neural.epochs;
+    opts.learning_interval_secs = cfg.neural.learning_interval_secs;
+    opts.min_training_gap_secs = cfg.neural.min_training_gap_ms / 1000.0;
     opts.store = &db;
     opts.gpu = on_gpu;
     opts.gpu_batch_min = cfg.neural.gpu_batch_min;

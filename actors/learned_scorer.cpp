@@ -187,17 +187,22 @@ std::string learned_scorer::signature(const task_record& task) {
 
 const learned_scorer::pair_stats* learned_scorer::stats(const agent_record& agent,
                                                         const std::string& sig) const {
-  auto i = pairs_.find(agent.id + '\n' + sig);
+  key_.assign(agent.id);
+  key_ += '\n';
+  key_ += sig;
+  auto i = pairs_.find(key_);
   return i == pairs_.end() ? nullptr : &i->second;
 }
 
-const std::vector<float>& learned_scorer::text_features(const task_record& task) const {
-  if (task.id == text_task_ && !text_.empty())
-    return text_;
-  text_task_ = task.id;
+learned_scorer::task_view& learned_scorer::view(const task_record& task) const {
+  if (!view_.id.empty() && task.id == view_.id)
+    return view_;
+  view_.id = task.id;
+  view_.signature = signature(task);
+  view_.generation = 0; // the shared sums belong to the last task
   if (!task.description.empty()) {
-    text_ = inference::hashed_bag_of_words(task.description, text_slots);
-    return text_;
+    view_.words = inference::hashed_bag_of_words(task.description, text_slots);
+    return view_;
   }
   std::string text;
   if (task.payload_json.find("\"text\"") != std::string::npos) {
@@ -207,35 +212,35 @@ const std::vector<float>& learned_scorer::text_features(const task_record& task)
       if (auto it = doc.FindMember("text"); it != doc.MemberEnd() && it->value.IsString())
         text.assign(it->value.GetString(), it->value.GetStringLength());
   }
-  text_ = inference::hashed_bag_of_words(text, text_slots);
-  return text_;
+  view_.words = inference::hashed_bag_of_words(text, text_slots);
+  return view_;
 }
 
 std::vector<float> learned_scorer::features(const task_record& task, const agent_record& agent,
                                             uint32_t load) const {
-  auto sig = signature(task);
-  return features_of(sig, stats(agent, sig), task, agent, load);
+  const auto& tv = view(task);
+  std::vector<float> x(input_count);
+  features_into(x.data(), tv, stats(agent, tv.signature), task, agent, load);
+  return x;
 }
 
-std::vector<float> learned_scorer::features_of(const std::string& sig, const pair_stats* st,
-                                               const task_record& task,
-                                               const agent_record& agent, uint32_t load) const {
+void learned_scorer::features_into(float* x, const task_view& tv, const pair_stats* st,
+                                   const task_record& task, const agent_record& agent,
+                                   uint32_t load) const {
   double s = st ? st->successes : 0;
   double f = st ? st->failures : 0;
   auto capacity = std::max<uint32_t>(agent.max_concurrency, 1);
-  std::vector<float> x(input_count, 0.0f);
+  std::fill(x, x + input_count, 0.0f);
   x[0] = static_cast<float>(heuristic_scorer::proficiency_term(task, agent));
   x[1] = static_cast<float>((s + 1) / (s + f + 2));
   x[2] = static_cast<float>(std::log1p(s + f) / 5.0);
   x[3] = static_cast<float>(heuristic_scorer::success_rate(agent));
   x[4] = static_cast<float>(std::min(load, capacity)) / static_cast<float>(capacity);
   x[5] = static_cast<float>(std::log1p(std::max(0.0, agent.mean_latency_ms)) / 10.0);
-  x[6 + inference::fnv1a(sig) % type_slots] = 1.0f;
+  x[6 + inference::fnv1a(tv.signature) % type_slots] = 1.0f;
   // Signed hashed words in -1..1, moved to 0..1 like the other inputs.
-  const auto& words = text_features(task);
-  for (size_t i = 0; i < text_slots && i < words.size(); ++i)
-    x[text_offset + i] = 0.5f + 0.5f * words[i];
-  return x;
+  for (size_t i = 0; i < text_slots && i < tv.words.size(); ++i)
+    x[text_offset + i] = 0.5f + 0.5f * tv.words[i];
 }
 
 void learned_scorer::adopt_trained() const {
@@ -261,6 +266,8 @@ void learned_scorer::adopt_trained() const {
 
 void learned_scorer::install(inference::mlp model) const {
   model_ = std::make_unique<inference::mlp>(std::move(model));
+  weights_ = model_->weights();
+  ++generation_;
   trained_ = true;
   if (!opts_.gpu)
     return;
@@ -280,12 +287,11 @@ std::string learned_scorer::device() const {
 
 double learned_scorer::predict(const task_record& task, const agent_record& agent,
                                uint32_t load) const {
-  auto sig = signature(task);
-  return predict_of(sig, stats(agent, sig), task, agent, load).success;
+  auto& tv = view(task);
+  return predict_of(tv, stats(agent, tv.signature), task, agent, load).success;
 }
 
-learned_scorer::prediction learned_scorer::predict_of(const std::string& sig,
-                                                      const pair_stats* st,
+learned_scorer::prediction learned_scorer::predict_of(task_view& tv, const pair_stats* st,
                                                       const task_record& task,
                                                       const agent_record& agent,
                                                       uint32_t load) const {
@@ -293,17 +299,66 @@ learned_scorer::prediction learned_scorer::predict_of(const std::string& sig,
   if (!trained_)
     return {heuristic_scorer::proficiency_term(task, agent),
             duration_scale(agent.mean_latency_ms)};
-  auto x = features_of(sig, st, task, agent, load);
-  auto y = model_->run(x.data());
+  x_.resize(input_count);
+  features_into(x_.data(), tv, st, task, agent, load);
+  float y[output_count];
+  run_network(tv, x_.data(), y);
   return {std::clamp(static_cast<double>(y[0]), 0.001, 0.999),
           std::clamp(static_cast<double>(y[1]), 0.0, 1.0)};
 }
 
+void learned_scorer::run_network(task_view& tv, const float* x, float* y) const {
+  // FANN's arithmetic (steepness, the sum clamp, its sigmoids), in float, with the first
+  // layer split: inputs from text_offset... and the type slots are the same for every
+  // candidate of a task, only the first 6 differ.
+  const auto& w = weights_;
+  constexpr size_t own = 6; // inputs that differ between candidates
+  bool fits = w.layers.size() == 3 && w.layers[0] == input_count && w.layers[2] == output_count
+              && w.hidden == inference::activation::sigmoid_symmetric
+              && w.output == inference::activation::sigmoid && w.layers[1] <= 64;
+  if (!fits) {
+    model_->run(x, y);
+    return;
+  }
+  size_t hidden = w.layers[1];
+  size_t row = input_count + 1;
+  if (tv.generation != generation_ || tv.shared.size() != hidden) {
+    tv.shared.assign(hidden, 0.0f);
+    for (size_t j = 0; j < hidden; ++j) {
+      const float* wj = &w.weights[j * row];
+      float sum = wj[input_count]; // the bias neuron's weight (its value is 1)
+      for (size_t i = own; i < input_count; ++i)
+        sum += wj[i] * x[i];
+      tv.shared[j] = sum;
+    }
+    tv.generation = generation_;
+  }
+  float h[64];
+  float kh = w.hidden_steepness, ko = w.output_steepness;
+  for (size_t j = 0; j < hidden; ++j) {
+    const float* wj = &w.weights[j * row];
+    float sum = tv.shared[j];
+    for (size_t i = 0; i < own; ++i)
+      sum += wj[i] * x[i];
+    float s = std::clamp(kh * sum, -150 / kh, 150 / kh);
+    h[j] = 2.0f / (1.0f + std::exp(-2.0f * s)) - 1.0f;
+  }
+  const float* w2 = &w.weights[w.layers[1] * row];
+  for (size_t o = 0; o < output_count; ++o) {
+    const float* wo = &w2[o * (w.layers[1] + 1)];
+    float sum = wo[w.layers[1]];
+    for (size_t j = 0; j < hidden; ++j)
+      sum += wo[j] * h[j];
+    float s = std::clamp(ko * sum, -150 / ko, 150 / ko);
+    y[o] = 1.0f / (1.0f + std::exp(-2.0f * s));
+  }
+}
+
 double learned_scorer::score(const task_record& task, const agent_record& agent,
                              uint32_t load) const {
-  auto sig = signature(task);
-  const auto* st = stats(agent, sig);
-  return utility(predict_of(sig, st, task, agent, load), st, agent, load);
+  auto& tv = view(task);
+  const auto* st = stats(agent, tv.signature);
+  return utility(predict_of(tv, st, task, agent, load), st, agent, load);
 }
 
 void learned_scorer::score_batch(const task_record& task, const candidate* c, size_t n,
@@ -313,14 +368,13 @@ void learned_scorer::score_batch(const task_record& task, const candidate* c, si
     agent_scorer::score_batch(task, c, n, out);
     return;
   }
-  auto sig = signature(task);
+  const auto& tv = view(task);
   batch_x_.resize(n * input_count);
   batch_y_.resize(n * output_count);
   batch_stats_.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    batch_stats_[i] = stats(*c[i].agent, sig);
-    auto x = features_of(sig, batch_stats_[i], task, *c[i].agent, c[i].load);
-    std::copy(x.begin(), x.end(), batch_x_.begin() + static_cast<std::ptrdiff_t>(i * input_count));
+    batch_stats_[i] = stats(*c[i].agent, tv.signature);
+    features_into(&batch_x_[i * input_count], tv, batch_stats_[i], task, *c[i].agent, c[i].load);
   }
   if (auto ok = gpu_->run(batch_x_.data(), n, batch_y_.data()); !ok) {
     runtime::log_warn("routing", "GPU scoring failed (" + ok.err().message
@@ -392,17 +446,25 @@ result<size_t> learned_scorer::restore(persistence::store& db) {
 void learned_scorer::observe(const task_record& task, const agent_record& agent, bool success,
                              double latency_ms) {
   // The row the network learns from: the pair as it looked before this outcome.
-  auto sig = signature(task);
+  const auto& tv = view(task);
   experience_row row;
-  row.features = features_of(sig, stats(agent, sig), task, agent, 0);
+  row.features.resize(input_count);
+  features_into(row.features.data(), tv, stats(agent, tv.signature), task, agent, 0);
   row.agent_id = agent.id;
-  row.signature = std::move(sig);
+  row.signature = tv.signature;
   row.success = success;
   row.latency_ms = latency_ms;
   remember(std::move(row));
   ++unsaved_;
 
-  if (++since_training_ < opts_.retrain_every)
+  // A run is due after retrain_every outcomes, or learning_interval_secs after the last one,
+  // and never sooner than min_training_gap_secs after it.
+  ++since_training_;
+  auto now = std::chrono::steady_clock::now();
+  std::chrono::duration<double> since = now - last_training_;
+  bool due = since_training_ >= opts_.retrain_every
+             || (opts_.learning_interval_secs > 0 && since.count() >= opts_.learning_interval_secs);
+  if (!due || since.count() < opts_.min_training_gap_secs)
     return;
   {
     std::lock_guard<std::mutex> guard{handover_->mtx};
@@ -411,6 +473,7 @@ void learned_scorer::observe(const task_record& task, const agent_record& agent,
     handover_->busy = true;
   }
   since_training_ = 0;
+  last_training_ = now;
   // Train a copy of the current network on a copy of the experience, off this thread.
   auto data = std::make_shared<inference::dataset>();
   data->inputs = input_count;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -24,6 +25,11 @@ namespace hive::actors {
 struct learned_scorer_options {
   size_t experience_max = 4096;  ///< outcomes kept for training (the newest)
   size_t retrain_every = 256;    ///< outcomes between training runs
+  /// A run also starts this long after the last one if fewer outcomes came (0: never).
+  double learning_interval_secs = 0;
+  /// Runs start at least this far apart, however fast outcomes come (bounds the CPU spent
+  /// training at high task rates).
+  double min_training_gap_secs = 0;
   unsigned epochs = 40;          ///< per training run
   double prior_strength = 4;     ///< how many outcomes the network's prediction is worth
   double discount = 0.97;        ///< weight of older outcomes of a pair at each new one
@@ -119,26 +125,36 @@ private:
   };
   /// What outcomes are counted by: the task type plus the capabilities it requires.
   static std::string signature(const task_record& task);
+  /// What every candidate of one task shares: its signature and the hashed words of its text
+  /// (description, else payload.text). Cached for the last task scored.
+  struct task_view {
+    std::string id;
+    std::string signature;
+    std::vector<float> words;
+    /// Hidden-layer sums over the inputs every candidate shares (signature slots, words,
+    /// bias), for the network of `generation`.
+    std::vector<float> shared;
+    uint64_t generation = 0;
+  };
+  task_view& view(const task_record& task) const;
   const pair_stats* stats(const agent_record& agent, const std::string& signature) const;
-  /// The hashed words of the task's text (description, else payload.text); cached for the
-  /// last task, since every candidate of one task shares them.
-  const std::vector<float>& text_features(const task_record& task) const;
-  /// features() and predictions for a signature and its stats already looked up (score()
-  /// looks them up once per candidate).
-  std::vector<float> features_of(const std::string& sig, const pair_stats* st,
-                                 const task_record& task, const agent_record& agent,
-                                 uint32_t load) const;
+  /// The inputs of a pair into `x` (input_count values), its stats already looked up.
+  void features_into(float* x, const task_view& tv, const pair_stats* st,
+                     const task_record& task, const agent_record& agent, uint32_t load) const;
   struct prediction {
     double success;
     double duration; ///< log1p(ms) / 10, clamped to 0..1
   };
-  prediction predict_of(const std::string& sig, const pair_stats* st, const task_record& task,
+  prediction predict_of(task_view& tv, const pair_stats* st, const task_record& task,
                         const agent_record& agent, uint32_t load) const;
   /// The score of a prediction: the Thompson draw around it, the load and duration terms.
   double utility(const prediction& p, const pair_stats* st, const agent_record& agent,
                  uint32_t load) const;
   /// Swaps in a network (and its GPU copy, if the GPU is used).
   void install(inference::mlp model) const;
+  /// The network's outputs for inputs `x` of a candidate of task `tv`: the first layer's
+  /// shared part is computed once per task (a quarter of the work per candidate).
+  void run_network(task_view& tv, const float* x, float* y) const;
   void adopt_trained() const;
   /// Adds an outcome to the experience and the pair's counts.
   void remember(experience_row row);
@@ -149,16 +165,20 @@ private:
   std::unordered_map<std::string, pair_stats> pairs_; ///< key: agent id + '\n' + signature
   std::deque<experience_row> experience_;              ///< the newest outcomes
   size_t since_training_ = 0;
+  std::chrono::steady_clock::time_point last_training_{}; ///< when the last run started
   size_t unsaved_ = 0;        ///< outcomes not yet in the store
   uint64_t outcomes_ = 0;     ///< ever observed (names the stored experience chunks)
 
-  mutable std::string text_task_;            ///< id of the task text_ belongs to
-  mutable std::vector<float> text_;
+  mutable task_view view_;       ///< the last task scored
+  mutable std::string key_;      ///< stats()'s lookup key, reused
+  mutable std::vector<float> x_; ///< predict_of's inputs, reused
 
   mutable std::unique_ptr<inference::mlp> model_; ///< used by score (FANN's run writes into it)
   mutable bool trained_ = false;
   mutable std::mt19937 rng_;
   mutable std::unique_ptr<inference::batch_evaluator> gpu_; ///< the network's GPU copy
+  mutable inference::mlp_weights weights_; ///< model_'s, for run_network
+  mutable uint64_t generation_ = 1;        ///< bumped by install()
   mutable std::vector<float> batch_x_, batch_y_;            ///< score_batch's rows
   mutable std::vector<const pair_stats*> batch_stats_;
 

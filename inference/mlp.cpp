@@ -198,9 +198,15 @@ result<float> mlp::mse(const dataset& data) {
 }
 
 std::vector<float> mlp::run(const float* input) {
+  std::vector<float> out(outputs());
+  run(input, out.data());
+  return out;
+}
+
+void mlp::run(const float* input, float* output) {
   // FANN takes a non-const pointer but only reads the input.
   fann_type* out = fann_run(ann_, const_cast<fann_type*>(input));
-  return std::vector<float>(out, out + outputs());
+  std::copy(out, out + outputs(), output);
 }
 
 mlp_weights mlp::weights() const {

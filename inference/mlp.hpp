@@ -97,6 +97,8 @@ public:
   result<float> mse(const dataset& data);
   /// The outputs for one input of `inputs()` values.
   std::vector<float> run(const float* input);
+  /// The same into `output` (outputs() values), without allocating.
+  void run(const float* input, float* output);
 
   size_t inputs() const noexcept;
   size_t outputs() const noexcept;

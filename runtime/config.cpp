@@ -266,6 +266,13 @@ const std::vector<setting_row>& table() {
          return "this build has no CUDA path (built without nvcc); use fann or auto";
        return "must be one of basic fann cuda auto, got '" + std::string{v} + "'";
      })},
+    {{"neural", "learning_interval_secs", "10",
+      "a training run also starts this long after the last one when fewer than retrain_every "
+      "outcomes came in (checked at each outcome)"},
+     uint_setting(1, 86'400, [](config& c, uint64_t v) { c.neural.learning_interval_secs = v; })},
+    {{"neural", "min_training_gap_ms", "2000",
+      "training runs start at least this far apart, however fast outcomes come"},
+     uint_setting(0, 3'600'000, [](config& c, uint64_t v) { c.neural.min_training_gap_ms = v; })},
     {{"neural", "candidates", "32", "eligible agents scored per routing decision at most"},
      uint_setting(1, 1'000'000, [](config& c, uint64_t v) { c.neural.candidates = v; })},
     {{"neural", "gpu_batch_min", "256",

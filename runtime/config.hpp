@@ -80,6 +80,8 @@ struct neural_config {
   std::string mode;           ///< basic (heuristic), fann, cuda, auto
   uint32_t retrain_every = 0; ///< outcomes between training runs of the routing network
   uint32_t epochs = 0;        ///< per training run
+  uint32_t learning_interval_secs = 0; ///< a run also starts this long after the last one
+  uint32_t min_training_gap_ms = 0;    ///< runs start at least this far apart
   uint32_t candidates = 0;    ///< eligible agents scored per routing decision at most
   uint32_t gpu_batch_min = 0; ///< candidates from which one GPU batch scores them
 };

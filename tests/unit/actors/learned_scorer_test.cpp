@@ -229,3 +229,32 @@ TEST(LearnedScorer, BatchScoringAgreesWithOneByOne) {
     EXPECT_NEAR(batch[i], s.score(task(1), *c[i].agent, c[i].load), 1e-4) << "candidate " << i
                                                                              << " on " << s.device();
 }
+
+TEST(LearnedScorer, PredictionsAreTheSavedNetworksOutputs) {
+  // Scoring splits the network's first layer per task for speed; it must still compute what
+  // FANN computes for the same inputs.
+  auto db = persistence::open_store("memory://", "normal");
+  ASSERT_TRUE(db);
+  learned_scorer_options opts;
+  opts.retrain_every = 64;
+  opts.store = db->get();
+  learned_scorer s{[](std::function<void()> job) { job(); }, opts};
+  std::vector<agent_record> agents{agent("a"), agent("b"), agent("c")};
+  std::mt19937 rng{4};
+  run(s, agents, {0.3, 0.8, 0.5}, 300, 1, rng);
+  s.predict(task(0), agents[0], 0); // adopt the last network
+  auto saved = (*db)->find_object("model", learned_scorer::model_name);
+  ASSERT_TRUE(saved && saved->has_value());
+  auto net = inference::mlp::deserialize((*saved)->body);
+  ASSERT_TRUE(net);
+  for (int t = 0; t < 3; ++t) {
+    auto worded = task(1000 + t);
+    worded.description = t == 0 ? "" : "summarize the incident report number " + std::to_string(t);
+    for (auto& a : agents)
+      for (uint32_t load : {0u, 2u}) {
+        auto x = s.features(worded, a, load);
+        double want = std::clamp(static_cast<double>(net->run(x.data())[0]), 0.001, 0.999);
+        EXPECT_NEAR(s.predict(worded, a, load), want, 1e-5);
+      }
+  }
+}
