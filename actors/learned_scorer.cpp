@@ -20,6 +20,7 @@ namespace {
 
 constexpr size_t type_slots = 8;
 constexpr size_t text_offset = 14;
+constexpr size_t max_words_in_flight = 65'536;
 
 double beta_draw(std::mt19937& rng, double a, double b) {
   std::gamma_distribution<double> ga{a, 1.0};
@@ -200,19 +201,29 @@ learned_scorer::task_view& learned_scorer::view(const task_record& task) const {
   view_.id = task.id;
   view_.signature = signature(task);
   view_.generation = 0; // the shared sums belong to the last task
-  if (!task.description.empty()) {
-    view_.words = inference::hashed_bag_of_words(task.description, text_slots);
+  if (auto known = words_in_flight_.find(task.id); known != words_in_flight_.end()) {
+    view_.words = std::move(known->second);
+    words_in_flight_.erase(known);
     return view_;
   }
-  std::string text;
-  if (task.payload_json.find("\"text\"") != std::string::npos) {
-    rapidjson::Document doc;
-    doc.Parse(task.payload_json.c_str(), task.payload_json.size());
-    if (!doc.HasParseError() && doc.IsObject())
-      if (auto it = doc.FindMember("text"); it != doc.MemberEnd() && it->value.IsString())
-        text.assign(it->value.GetString(), it->value.GetStringLength());
+  if (!task.description.empty()) {
+    view_.words = inference::hashed_bag_of_words(task.description, text_slots);
+  } else {
+    std::string text;
+    if (task.payload_json.find("\"text\"") != std::string::npos) {
+      rapidjson::Document doc;
+      doc.Parse(task.payload_json.c_str(), task.payload_json.size());
+      if (!doc.HasParseError() && doc.IsObject())
+        if (auto it = doc.FindMember("text"); it != doc.MemberEnd() && it->value.IsString())
+          text.assign(it->value.GetString(), it->value.GetStringLength());
+    }
+    view_.words = inference::hashed_bag_of_words(text, text_slots);
   }
-  view_.words = inference::hashed_bag_of_words(text, text_slots);
+  // Kept for the task's outcome (observe), unless too many tasks are in flight.
+  // (Tasks that never report an outcome leave theirs behind: past the bound, start afresh.)
+  if (words_in_flight_.size() >= max_words_in_flight)
+    words_in_flight_.clear();
+  words_in_flight_.emplace(task.id, view_.words);
   return view_;
 }
 
@@ -452,6 +463,7 @@ void learned_scorer::observe(const task_record& task, const agent_record& agent,
   features_into(row.features.data(), tv, stats(agent, tv.signature), task, agent, 0);
   row.agent_id = agent.id;
   row.signature = tv.signature;
+  words_in_flight_.erase(task.id);
   row.success = success;
   row.latency_ms = latency_ms;
   remember(std::move(row));

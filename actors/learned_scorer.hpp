@@ -170,6 +170,8 @@ private:
   uint64_t outcomes_ = 0;     ///< ever observed (names the stored experience chunks)
 
   mutable task_view view_;       ///< the last task scored
+  /// Words of tasks scored and not yet observed (observe() needs them again), bounded.
+  mutable std::unordered_map<std::string, std::vector<float>> words_in_flight_;
   mutable std::string key_;      ///< stats()'s lookup key, reused
   mutable std::vector<float> x_; ///< predict_of's inputs, reused
 

@@ -103,14 +103,33 @@ std::string agent_body(const std::string& name, unsigned max_concurrency) {
          + R"("max_concurrency":)" + std::to_string(max_concurrency) + "}";
 }
 
-std::string task_json(uint64_t seq) {
-  return R"({"type":"echo","payload":{"seq":)" + std::to_string(seq) + "}}";
+// Texts for --type nlp.analyze (about 400 characters each), taken in turn.
+constexpr const char* sample_texts[] = {
+  "The support team resolved the outage within an hour. Customers praised the quick response, "
+  "although several reported that the status page was slow to update. Engineering will add "
+  "automatic alerts so that the page changes as soon as an incident is declared. Overall the "
+  "quarter went well: ticket volume fell and satisfaction rose to its highest level this year.",
+  "Sales of the new laptop were disappointing. Reviewers complained about poor battery life and "
+  "a noisy fan, and returns doubled in the second month. The hardware group is testing a revised "
+  "cooling design, while marketing plans a price cut to clear the remaining stock before the "
+  "holiday season. Analysts expect a weak fourth quarter for the division.",
+  "Researchers trained a small neural network to route support tickets to the right team. It "
+  "learned from past assignments and their outcomes, and after two weeks it matched the best "
+  "human dispatcher. The team now uses it for most incoming tickets and reviews only the cases "
+  "where the model is unsure, which cut the average handling time by a third.",
+};
+
+std::string task_json(uint64_t seq, const std::string& type) {
+  if (type == "nlp.analyze")
+    return R"({"type":"nlp.analyze","payload":{"seq":)" + std::to_string(seq) + R"(,"text":")"
+           + sample_texts[seq % 3] + R"("}})";
+  return R"({"type":")" + type + R"(","payload":{"seq":)" + std::to_string(seq) + "}}";
 }
 
-std::string batch_body(uint64_t first_seq, size_t count) {
+std::string batch_body(uint64_t first_seq, size_t count, const std::string& type) {
   std::string body = R"({"tasks":[)";
   for (size_t i = 0; i < count; ++i)
-    body += (i == 0 ? "" : ",") + task_json(first_seq + i);
+    body += (i == 0 ? "" : ",") + task_json(first_seq + i, type);
   return body + "]}";
 }
 
@@ -168,7 +187,7 @@ int fill_tasks(const target& t, const options& o) {
     if (issued >= count)
       return next_step::finish;
     auto n = std::min(batch, count - issued);
-    req = make_request("POST", "/api/tasks/batch", batch_body(issued, n), t.host_header);
+    req = make_request("POST", "/api/tasks/batch", batch_body(issued, n, "echo"), t.host_header);
     issued += n;
     return next_step::send;
   };
@@ -242,6 +261,7 @@ int run_e2e(const target& t, const options& o) {
   auto agents = static_cast<int>(o.num("agents", 8));
   auto agent_conc = static_cast<unsigned>(o.num("agent-concurrency", 256));
   auto drain_secs = o.num("drain-secs", 60);
+  auto type = o.str("type", "echo"); // echo or nlp.analyze (with a text) or any payload-less type
 
   blocking_client ctl{t.host, t.port};
   for (int i = 0; i < agents; ++i) {
@@ -270,10 +290,11 @@ int run_e2e(const target& t, const options& o) {
     if (rate > 0 && static_cast<double>(issued) >= rate * duration<double>(now - start).count())
       return next_step::wait;
     if (batch <= 1) {
-      req = make_request("POST", "/api/tasks", task_json(issued), t.host_header);
+      req = make_request("POST", "/api/tasks", task_json(issued, type), t.host_header);
       ++issued;
     } else {
-      req = make_request("POST", "/api/tasks/batch", batch_body(issued, batch), t.host_header);
+      req = make_request("POST", "/api/tasks/batch", batch_body(issued, batch, type),
+                         t.host_header);
       issued += batch;
     }
     return next_step::send;
@@ -353,7 +374,7 @@ void usage() {
                "  agents --count N [--connections 32] [--max-concurrency 4] [--prefix idle-agent]\n"
                "  fill   --count N [--batch 500] [--connections 4]\n"
                "  e2e    [--seconds 10] [--connections 32] [--batch 1] [--rate 0] [--agents 8]\n"
-               "         [--agent-concurrency 256] [--drain-secs 60]\n");
+               "         [--agent-concurrency 256] [--drain-secs 60] [--type echo|nlp.analyze]\n");
 }
 
 } // namespace
