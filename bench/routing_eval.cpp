@@ -8,9 +8,9 @@
 // agent). Half-way through, skills change: each kind's best agent becomes poor at it and a
 // poor one excellent, to see who notices.
 //
-// Policies: round robin; the server's heuristic (declared proficiency 50%, observed overall
-// success 30%, free capacity 20%); the server's learned scorer (actors/learned_scorer.cpp);
-// and the oracle, which reads the hidden skills.
+// Policies: round robin; the server's heuristic (proficiency 50%, moved by outcomes; observed
+// overall success 30%; free capacity 20%); the server's learned scorer
+// (actors/learned_scorer.cpp); and the oracle, which reads the hidden skills.
 //
 // Each agent also has a hidden duration per kind (20 to 400 ms, unrelated to its skill); the
 // scorers see the durations of what they ran. Proficiencies learn from outcomes as in the
@@ -273,7 +273,7 @@ int main(int argc, char** argv) {
   oracle best;
   auto best_run = run(best, o);
   round_robin rr;
-  scorer_policy heuristic{"heuristic (the server's default)",
+  scorer_policy heuristic{"heuristic: proficiency, learned by EMA (neural.mode=basic)",
                           std::make_unique<hive::actors::heuristic_scorer>()};
   // The server's learned scorer; training runs inline here (the server hands it to a pool).
   scorer_policy learned{"learned (FANN prediction + Thompson sampling)",
