@@ -21,6 +21,7 @@ namespace {
 constexpr size_t type_slots = 8;
 constexpr size_t text_offset = 14;
 constexpr size_t max_words_in_flight = 65'536;
+constexpr size_t min_training_rows = 20; ///< fewer outcomes than this: no interval-driven run
 
 double beta_draw(std::mt19937& rng, double a, double b) {
   std::gamma_distribution<double> ga{a, 1.0};
@@ -171,7 +172,10 @@ learned_scorer::learned_scorer(runner background, learned_scorer_options opts,
                                cycle_observer on_cycle)
   : background_(std::move(background)), opts_(opts), on_cycle_(std::move(on_cycle)),
     model_(std::make_unique<inference::mlp>(make_model(opts.seed))), rng_(opts.seed),
-    handover_(std::make_shared<handover>()) {}
+    handover_(std::make_shared<handover>()) {
+  // The learning interval counts from the start, not from the epoch.
+  last_training_ = std::chrono::steady_clock::now();
+}
 
 learned_scorer::~learned_scorer() = default;
 
@@ -389,7 +393,7 @@ void learned_scorer::score_batch(const task_record& task, const candidate* c, si
   }
   if (auto ok = gpu_->run(batch_x_.data(), n, batch_y_.data()); !ok) {
     runtime::log_warn("routing", "GPU scoring failed (" + ok.err().message
-                                   + "); scoring on the CPU from now on");
+                                   + "); scoring on the CPU until the next network is adopted");
     gpu_.reset();
     agent_scorer::score_batch(task, c, n, out);
     return;
@@ -475,7 +479,8 @@ void learned_scorer::observe(const task_record& task, const agent_record& agent,
   auto now = std::chrono::steady_clock::now();
   std::chrono::duration<double> since = now - last_training_;
   bool due = since_training_ >= opts_.retrain_every
-             || (opts_.learning_interval_secs > 0 && since.count() >= opts_.learning_interval_secs);
+             || (opts_.learning_interval_secs > 0 && since.count() >= opts_.learning_interval_secs
+                 && experience_.size() >= min_training_rows);
   if (!due || since.count() < opts_.min_training_gap_secs)
     return;
   {

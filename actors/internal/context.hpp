@@ -44,7 +44,7 @@ struct core_context {
   const runtime::clock* clock = &runtime::system_clock::instance();
   std::unique_ptr<agent_scorer> scorer;
   std::string routing_name = "heuristic"; ///< what /api/hive/status shows
-  std::string accelerator;                ///< the GPU in use, or "none (why)"
+  std::string accelerator; ///< the usable GPU (whatever the mode), or "none (why)"
   retry_policy retry{200, 30000};
   event_bus events;
   std::unique_ptr<task_activity> activity; ///< rolling rates and latencies, fed by publish()
