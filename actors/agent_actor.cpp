@@ -41,7 +41,7 @@ caf::behavior agent_behavior(agent_actor* self, context_ptr ctx) {
   self->state.ctx = std::move(ctx);
   return {
     [=](run_atom, task_ptr task, execution_context_ptr on) -> caf::result<execution_result> {
-      const auto* exec = self->state.ctx->executors->find(task->type);
+      auto exec = self->state.ctx->executors->find(task->type);
       if (exec == nullptr)
         return execution_result::failure("no executor for task type '" + task->type + "'",
                                          false);

@@ -288,6 +288,10 @@ void engine::task_events(std::string id, callback<std::vector<task_event>> done)
     });
 }
 
+bool engine::run_blocking(std::function<void()> fn) {
+  return impl_->ctx->reads->post(std::move(fn));
+}
+
 void engine::list_objects(std::string kind,
                           callback<std::vector<persistence::stored_object>> done) {
   impl_->read<std::vector<persistence::stored_object>>(

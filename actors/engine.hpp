@@ -119,6 +119,10 @@ public:
   /// not_found when there was nothing to delete.
   void delete_object(std::string kind, std::string name, callback<unit_t> done);
 
+  /// Runs `fn` on the engine's pool for store I/O (for other services' blocking calls, such
+  /// as checking and storing a script); false when the engine is stopping.
+  bool run_blocking(std::function<void()> fn);
+
   // -- hive -----------------------------------------------------------------
 
   void status(callback<hive_status> done);

@@ -58,18 +58,33 @@ public:
   virtual execution_result run(const task_record& task, const execution_context& on) const = 0;
 };
 
-/// Executors by name. Filled at start by explicit calls (see register_builtin_executors);
-/// read-only afterwards, so it is shared across threads without locks.
+/// Task types that come and go while the server runs (those of Lua scripts). Thread-safe.
+class dynamic_executors {
+public:
+  virtual ~dynamic_executors() = default;
+  virtual std::shared_ptr<const executor> find(std::string_view name) const = 0;
+  virtual std::vector<std::string> names() const = 0;
+};
+
+/// Executors by name. The built-in ones are filled at start by explicit calls (see
+/// register_builtin_executors) and read-only afterwards, so they are shared across threads
+/// without locks; a `dynamic_executors` source set at start adds the types that change.
 class executor_registry {
 public:
   void add(std::string name, std::shared_ptr<const executor> impl);
-  const executor* find(std::string_view name) const noexcept;
-  std::vector<std::string> names() const; ///< sorted
+  /// A built-in executor first, then the dynamic source's. The pointer keeps the executor
+  /// alive while a task runs on it, even if its script is replaced meanwhile.
+  std::shared_ptr<const executor> find(std::string_view name) const;
+  bool is_builtin(std::string_view name) const noexcept;
+  std::vector<std::string> names() const; ///< sorted, built-in and dynamic
   /// Marks `alias` as another name for `name` (which must be registered).
   void alias(std::string alias, std::string_view name);
+  /// Set once at start, before the registry is shared; `source` must outlive the registry.
+  void set_dynamic(const dynamic_executors* source) noexcept { dynamic_ = source; }
 
 private:
   std::map<std::string, std::shared_ptr<const executor>, std::less<>> executors_;
+  const dynamic_executors* dynamic_ = nullptr;
 };
 
 /// Registers `echo`, `sleep`, `nlp.analyze`, `sim` (see executors/sim.cpp) and `test` (the

@@ -8,6 +8,8 @@
 #include "actors/event_bus.hpp"
 #include "actors/executor.hpp"
 #include "actors/neural_library.hpp"
+#include "actors/scripting/scripts.hpp"
+#include "build_config.hpp"
 #include "actors/store_metrics.hpp"
 #include "actors/task_metrics.hpp"
 #include "net/api.hpp"
@@ -31,6 +33,9 @@ struct server::impl {
   std::unique_ptr<net::ws_metrics> ws_metrics;
   std::unique_ptr<persistence::store> db;
   actors::executor_registry executors;
+#if HIVE_ENABLE_LUA
+  std::unique_ptr<actors::scripting::script_catalog> scripts;
+#endif
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<actors::engine> core;
@@ -64,6 +69,19 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
                                     cfg.neural.gpu_batch_min);
   if (extra_executors != nullptr)
     extra_executors(ptr->executors);
+#if HIVE_ENABLE_LUA
+  // Script task types join the built-in ones (and may not shadow them).
+  actors::scripting::sandbox_limits lua_limits;
+  lua_limits.max_memory_bytes = size_t{cfg.scripting.max_memory_mb} << 20;
+  lua_limits.max_instructions = cfg.scripting.max_instructions;
+  ptr->scripts = std::make_unique<actors::scripting::script_catalog>(*ptr->db, ptr->executors,
+                                                                      lua_limits);
+  auto scripts_loaded = ptr->scripts->load_all();
+  if (!scripts_loaded)
+    return std::move(scripts_loaded).err();
+  runtime::log_info("server", std::to_string(*scripts_loaded) + " Lua scripts loaded");
+  ptr->executors.set_dynamic(ptr->scripts.get());
+#endif
   ptr->sys_cfg = std::make_unique<caf::actor_system_config>();
   runtime::configure_actor_system(*ptr->sys_cfg, cfg);
   ptr->sys = std::make_unique<caf::actor_system>(*ptr->sys_cfg);
@@ -102,6 +120,9 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   }
   // L3: the HTTP frontend.
   api_opts.max_batch = cfg.tasks.max_batch;
+#if HIVE_ENABLE_LUA
+  api_opts.scripts = ptr->scripts.get();
+#endif
   net::http_server_options http_opts;
   http_opts.host = cfg.server.host;
   http_opts.port = cfg.server.port;

@@ -7,12 +7,18 @@
 #include <charconv>
 #include <chrono>
 #include <memory>
+#include <optional>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "actors/executor.hpp"
 #include "actors/neural_library.hpp"
 #include "net/error_mapping.hpp"
 #include "net/http_metrics.hpp"
 #include "net/json_codec.hpp"
+#include "build_config.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/metrics.hpp"
 
@@ -67,10 +73,12 @@ enum class route : uint8_t {
   model,
   datasets,
   dataset,
+  scripts,
+  script,
   unmatched,
 };
 
-constexpr std::array<const char*, 19> route_patterns{
+constexpr std::array<const char*, 21> route_patterns{
   "/health",           "/ready",
   "/metrics",          "/api/tasks",
   "/api/tasks/batch",  "/api/tasks/{id}",
@@ -80,6 +88,7 @@ constexpr std::array<const char*, 19> route_patterns{
   "/metrics/history",  "/api/alerts",
   "/api/models",       "/api/models/{name}",
   "/api/datasets",     "/api/datasets/{name}",
+  "/api/scripts",      "/api/scripts/{name}",
   "unmatched"};
 
 /// Which route a path takes, whatever the method.
@@ -123,6 +132,8 @@ route match(const std::vector<std::string_view>& parts) {
     return n == 2 ? route::models : route::model;
   if (parts[1] == "datasets" && n <= 3)
     return n == 2 ? route::datasets : route::dataset;
+  if (parts[1] == "scripts" && n <= 3)
+    return n == 2 ? route::scripts : route::script;
   return route::unmatched;
 }
 
@@ -354,6 +365,35 @@ public:
         if (allow({"GET", "PUT", "DELETE"}))
           m == "PUT" ? put_dataset(c, parts[2]) : object(c, actors::dataset_kind, parts[2]);
         return;
+#if HIVE_ENABLE_LUA
+      case route::scripts:
+        if (opts_.scripts == nullptr)
+          return not_found(c);
+        if (!allow({"GET", "POST"}))
+          return;
+        return m == "GET" ? c.respond(json(200, encode_scripts(opts_.scripts->list())))
+                          : put_script(c, std::nullopt);
+      case route::script: {
+        if (opts_.scripts == nullptr)
+          return not_found(c);
+        if (!allow({"GET", "PUT", "DELETE"}))
+          return;
+        std::string name{parts[2]};
+        if (m == "PUT")
+          return put_script(c, name);
+        if (m == "GET") {
+          auto s = opts_.scripts->get(name);
+          if (!s)
+            return c.fail(make_error(errc::not_found, "no script named '" + name + "'", "name"));
+          return c.respond(json(200, encode_script(*s, true)));
+        }
+        return delete_script(c, name);
+      }
+#else
+      case route::scripts:
+      case route::script:
+        return not_found(c); // a build without Lua
+#endif
       case route::unmatched:
         break;
     }
@@ -595,6 +635,69 @@ private:
       c.respond(std::move(out));
     });
   }
+
+#if HIVE_ENABLE_LUA
+  /// POST /api/scripts or PUT /api/scripts/{name} with `{"name", "source"}` (PUT: the name
+  /// comes from the path; a body name must match it). Checking runs the script's top level,
+  /// so it happens on the engine's pool, as does storing it.
+  void put_script(const call& c, std::optional<std::string> path_name) {
+    if (!check_json_body(c))
+      return;
+    std::pair<std::string, std::string> spec;
+    if (path_name) {
+      rapidjson::Document doc;
+      doc.Parse(c.req.body.data(), c.req.body.size());
+      if (!doc.HasParseError() && doc.IsObject() && !doc.HasMember("name"))
+        doc.AddMember("name", rapidjson::Value{path_name->c_str(), doc.GetAllocator()},
+                      doc.GetAllocator());
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w{buf};
+      doc.Accept(w);
+      auto decoded = decode_script(doc.HasParseError() ? std::string_view{c.req.body}
+                                                       : std::string_view{buf.GetString(), buf.GetSize()},
+                                   opts_.max_script_bytes);
+      if (!decoded)
+        return c.fail(decoded.err());
+      if (decoded->first != *path_name)
+        return c.fail(make_error(errc::invalid_field, "name must match the path ('" + *path_name
+                                                        + "')", "name"));
+      spec = std::move(*decoded);
+    } else {
+      auto decoded = decode_script(c.req.body, opts_.max_script_bytes);
+      if (!decoded)
+        return c.fail(decoded.err());
+      spec = std::move(*decoded);
+    }
+    auto* scripts = opts_.scripts;
+    bool posted = core_.run_blocking([c, scripts, spec] {
+      auto put = scripts->put(spec.first, spec.second);
+      if (!put)
+        return c.fail(put.err());
+      auto out = json(put->second ? 201 : 200, encode_script(put->first, false));
+      out.headers.emplace_back("Location", "/api/scripts/" + put->first.name);
+      c.respond(std::move(out));
+    });
+    if (!posted)
+      c.fail(make_error(errc::shutting_down, "the server is shutting down"));
+  }
+
+  void delete_script(const call& c, const std::string& name) {
+    auto* scripts = opts_.scripts;
+    bool posted = core_.run_blocking([c, scripts, name] {
+      auto gone = scripts->remove(name);
+      if (!gone)
+        return c.fail(gone.err());
+      if (!*gone)
+        return c.fail(make_error(errc::not_found, "no script named '" + name + "'", "name"));
+      http_response out;
+      out.status = 204;
+      c.respond(std::move(out));
+    });
+    if (!posted)
+      c.fail(make_error(errc::shutting_down, "the server is shutting down"));
+  }
+
+#endif
 
   void update_agent(const call& c, const std::string& id) {
     if (!check_json_body(c))

@@ -25,6 +25,10 @@ struct api_options {
   /// Run before each scrape to refresh the gauges read at scrape time; it calls its argument
   /// (on any thread, exactly once) when they are fresh. Optional.
   std::function<void(std::function<void()>)> refresh_metrics;
+  /// The Lua scripts behind /api/scripts; null: those routes answer 404 (a build without Lua).
+  /// Must outlive the handler.
+  actors::scripting::script_catalog* scripts = nullptr;
+  size_t max_script_bytes = 1 << 20;
 };
 
 /// Builds the handler the HTTP server calls for every request. `core` must outlive it.

@@ -7,6 +7,7 @@
 
 #include "actors/engine.hpp"
 #include "actors/learning_report.hpp"
+#include "actors/scripting/scripts.hpp"
 #include "runtime/error.hpp"
 #include "runtime/model.hpp"
 
@@ -50,6 +51,14 @@ std::string encode_learning(const actors::learning_report& r);
 /// GET /api/alerts: `{"active":[...],"recent":[...]}`.
 std::string encode_alerts(const std::vector<actors::alert>& active,
                           const std::vector<actors::alert>& recent);
+
+/// POST /api/scripts: `{"name": ..., "source": ...}` (the name is checked by the catalog).
+result<std::pair<std::string, std::string>> decode_script(std::string_view body,
+                                                          size_t max_source_bytes);
+/// A script: name, task_types, updated_at, and with `with_source` its source.
+std::string encode_script(const actors::scripting::script& s, bool with_source);
+/// `{"scripts":[encode_script(s, false), ...]}`.
+std::string encode_scripts(const std::vector<actors::scripting::script>& all);
 
 /// A stored model or dataset: `{"name","updated_at","info":{...}}`, and with `with_data` the
 /// document itself as `"data"` (a dataset's rows).

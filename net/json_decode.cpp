@@ -500,4 +500,20 @@ result<uint64_t> decode_duration(std::string_view text, std::string_view field) 
   return n * unit;
 }
 
+result<std::pair<std::string, std::string>> decode_script(std::string_view body,
+                                                          size_t max_source_bytes) {
+  rapidjson::Document doc;
+  if (auto res = parse(body, doc); !res)
+    return std::move(res).err();
+  if (!doc.IsObject())
+    return make_error(errc::malformed_json, "expected a JSON object");
+  auto name = get_string(doc, "name", "", 128, true);
+  if (!name)
+    return std::move(name).err();
+  auto source = get_string(doc, "source", "", max_source_bytes, true);
+  if (!source)
+    return std::move(source).err();
+  return std::make_pair(std::move(*name), std::move(*source));
+}
+
 } // namespace hive::net

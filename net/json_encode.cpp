@@ -434,6 +434,44 @@ std::string encode_objects(std::string_view key,
   return std::string{buf.GetString(), buf.GetSize()};
 }
 
+namespace {
+
+void write_script(writer& w, const actors::scripting::script& s, bool with_source) {
+  w.StartObject();
+  put(w, "name", s.name);
+  w.Key("task_types");
+  w.StartArray();
+  for (const auto& t : s.task_types)
+    w.String(t.c_str(), static_cast<rapidjson::SizeType>(t.size()));
+  w.EndArray();
+  put_time(w, "updated_at", s.updated_at);
+  if (with_source)
+    put(w, "source", s.source);
+  w.EndObject();
+}
+
+} // namespace
+
+std::string encode_script(const actors::scripting::script& s, bool with_source) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  write_script(w, s, with_source);
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+std::string encode_scripts(const std::vector<actors::scripting::script>& all) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  w.StartObject();
+  w.Key("scripts");
+  w.StartArray();
+  for (const auto& s : all)
+    write_script(w, s, false);
+  w.EndArray();
+  w.EndObject();
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
 std::string encode_history(const history_view& h) {
   rapidjson::StringBuffer buf;
   writer w{buf};

@@ -93,6 +93,11 @@ struct log_config {
 };
 
 /// Every setting of a running Hive. Built only by `load_config` (or `default_config`).
+struct scripting_config {
+  uint32_t max_memory_mb = 0;      ///< per Lua state
+  uint64_t max_instructions = 0;   ///< per handler call
+};
+
 struct config {
   server_config server;
   performance_config performance;
@@ -102,6 +107,7 @@ struct config {
   metrics_config metrics;
   websocket_config websocket;
   neural_config neural;
+  scripting_config scripting;
   std::string config_file; ///< the file that was read, if any
   std::vector<std::string> warnings; ///< e.g. unknown HIVE_ variables, reported at start
 };
