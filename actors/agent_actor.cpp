@@ -19,12 +19,25 @@ struct pool_run {
 /// Kept small: a hive may hold 100,000 idle agents. The agent never sends itself delayed
 /// messages (a pending one would keep the actor alive), so an idle agent ends as soon as the
 /// scheduler drops its handle.
+/// A resumable run (a Lua coroutine) paused on a request, by ticket.
+struct paused_run {
+  caf::response_promise rp;
+  std::string task_id;
+  std::string agent_id;
+  std::unique_ptr<resumable_run> run;
+};
+
 struct agent_actor_state {
   using pool_map = std::unordered_map<uint64_t, pool_run>;
+  using paused_map = std::unordered_map<uint64_t, paused_run>;
   context_ptr ctx;
+  caf::actor_addr scheduler; ///< weak: the scheduler holds this actor, not the reverse
   uint64_t next_ticket = 0;
   /// Runs on the blocking pool, by ticket (made on first use).
   std::unique_ptr<pool_map> on_pool;
+  /// Resumable runs waiting for an answer, and what executors keep here (made on first use).
+  std::unique_ptr<paused_map> paused;
+  std::unique_ptr<agent_local> local;
 
   pool_map& pool_runs() {
     if (!on_pool)
@@ -37,8 +50,77 @@ struct agent_actor_state {
 
 using agent_actor = caf::stateful_actor<agent_actor_state>;
 
-caf::behavior agent_behavior(agent_actor* self, context_ptr ctx) {
+constexpr const char* state_kind = "agent_state"; ///< store kind of the agents' script state
+
+/// Delivers a finished run or carries out what a paused one asks; the answer comes back as a
+/// resume_msg on this actor.
+void drive(agent_actor* self, uint64_t ticket, run_step step) {
+  auto& paused = *self->state.paused;
+  auto i = paused.find(ticket);
+  if (i == paused.end())
+    return;
+  if (step.done) {
+    auto rp = std::move(i->second.rp);
+    paused.erase(i);
+    rp.deliver(std::move(step.result));
+    return;
+  }
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto answer = [me, ticket](result<task_record> res) {
+    caf::anon_send(me, resume_msg{ticket, std::move(res)});
+  };
+  auto& ctx = *self->state.ctx;
+  auto scheduler = caf::actor_cast<caf::actor>(self->state.scheduler);
+  auto& req = step.request;
+  switch (req.what) {
+    case run_request::kind::submit: {
+      if (!scheduler)
+        return answer(make_error(errc::shutting_down, "the server is shutting down"));
+      std::vector<task_record> specs;
+      specs.push_back(std::move(req.spec));
+      self->send(scheduler, submit_msg{std::move(specs), false,
+                                       [answer](result<std::vector<submit_outcome>> res) {
+                                         if (!res)
+                                           return answer(std::move(res).err());
+                                         answer(std::move(res->front().task));
+                                       }});
+      return;
+    }
+    case run_request::kind::await_task:
+      if (!scheduler)
+        return answer(make_error(errc::shutting_down, "the server is shutting down"));
+      self->send(scheduler, watch_task_msg{std::move(req.task_id), answer});
+      return;
+    case run_request::kind::load_state:
+    case run_request::kind::save_state: {
+      // Store I/O on the read pool, never on this thread.
+      auto* db = ctx.db;
+      auto agent = i->second.agent_id;
+      bool save = req.what == run_request::kind::save_state;
+      auto body = std::move(req.state_json);
+      auto now = ctx.now();
+      bool posted = ctx.reads->post([db, agent, save, body, now, answer] {
+        task_record out;
+        if (save) {
+          auto ok = db->put_object({state_kind, agent, body, "{}", now});
+          return ok ? answer(std::move(out)) : answer(std::move(ok).err());
+        }
+        auto found = db->find_object(state_kind, agent);
+        if (!found)
+          return answer(std::move(found).err());
+        out.result_json = found->has_value() ? (*found)->body : "{}";
+        answer(std::move(out));
+      });
+      if (!posted)
+        answer(make_error(errc::shutting_down, "the server is shutting down"));
+      return;
+    }
+  }
+}
+
+caf::behavior agent_behavior(agent_actor* self, context_ptr ctx, caf::actor_addr scheduler) {
   self->state.ctx = std::move(ctx);
+  self->state.scheduler = std::move(scheduler);
   return {
     [=](run_atom, task_ptr task, execution_context_ptr on) -> caf::result<execution_result> {
       auto exec = self->state.ctx->executors->find(task->type);
@@ -50,8 +132,26 @@ caf::behavior agent_behavior(agent_actor* self, context_ptr ctx) {
       static const auto nobody = std::make_shared<const execution_context>();
       if (!on)
         on = nobody;
-      if (exec->mode(*task) == execution_mode::inline_call)
+      auto mode = exec->mode(*task);
+      if (mode == execution_mode::inline_call)
         return exec->run(*task, *on);
+      if (mode == execution_mode::resumable) {
+        // Runs here, pausing (without holding the thread) while it waits for other tasks.
+        auto& st = self->state;
+        if (!st.local)
+          st.local = std::make_unique<agent_local>();
+        if (!st.paused)
+          st.paused = std::make_unique<agent_actor_state::paused_map>();
+        auto run = exec->begin(*task, *on, *st.local);
+        if (!run)
+          return execution_result::failure("the executor cannot run this task", false);
+        auto ticket = st.next_ticket++;
+        auto rp = self->make_response_promise();
+        auto* r = run.get();
+        st.paused->emplace(ticket, paused_run{rp, task->id, on->agent_id, std::move(run)});
+        drive(self, ticket, r->start());
+        return rp;
+      }
       // Blocking work: run on the pool, come back to this actor with the result.
       auto ticket = self->state.next_ticket++;
       auto rp = self->make_response_promise();
@@ -81,9 +181,28 @@ caf::behavior agent_behavior(agent_actor* self, context_ptr ctx) {
       runs.erase(i);
       rp.deliver(std::move(res));
     },
+    [=](resume_msg& msg) {
+      auto& st = self->state;
+      if (!st.paused)
+        return;
+      auto i = st.paused->find(msg.ticket);
+      if (i == st.paused->end())
+        return; // cancelled meanwhile
+      drive(self, msg.ticket, i->second.run->resume(std::move(msg.answer)));
+    },
     [=](cancel_run_atom, const std::string& task_id) {
       // The task was cancelled or timed out: answer now. (Work already on the pool runs to its
-      // end; its result is dropped.)
+      // end; its result is dropped. A paused run is dropped with its coroutine.)
+      if (auto& paused = self->state.paused) {
+        for (auto i = paused->begin(); i != paused->end(); ++i) {
+          if (i->second.task_id == task_id) {
+            auto rp = std::move(i->second.rp);
+            paused->erase(i);
+            rp.deliver(execution_result::failure("cancelled", false));
+            return;
+          }
+        }
+      }
       auto& runs = self->state.pool_runs();
       for (auto i = runs.begin(); i != runs.end(); ++i) {
         if (i->second.task_id == task_id) {
@@ -99,7 +218,7 @@ caf::behavior agent_behavior(agent_actor* self, context_ptr ctx) {
 } // namespace
 
 caf::actor spawn_agent_actor(caf::local_actor* parent, context_ptr ctx) {
-  return parent->spawn(agent_behavior, std::move(ctx));
+  return parent->spawn(agent_behavior, std::move(ctx), parent->address());
 }
 
 } // namespace hive::actors

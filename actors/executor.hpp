@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/error.hpp"
 #include "runtime/model.hpp"
 
 namespace hive::actors {
@@ -16,6 +17,7 @@ namespace hive::actors {
 enum class execution_mode {
   inline_call, ///< cheap and non-blocking: called on the agent's actor thread
   blocking,    ///< may take long or block: called on the blocking thread pool
+  resumable,   ///< runs on the agent's actor and may pause for other tasks (see begin())
 };
 
 struct execution_result {
@@ -47,6 +49,47 @@ struct execution_context {
 };
 using execution_context_ptr = std::shared_ptr<const execution_context>;
 
+/// What a paused run needs before it can go on; the agent actor does it and resumes the run
+/// with the answer.
+struct run_request {
+  enum class kind : uint8_t {
+    submit,     ///< create `spec` as a new task; answer: the task as accepted
+    await_task, ///< wait until `task_id` is finished; answer: the task as it ended
+    load_state, ///< read this agent's stored state; answer: a task_record whose result holds it
+    save_state, ///< store `state_json` as this agent's state; answer: an empty task_record
+  };
+  kind what = kind::submit;
+  task_record spec;
+  std::string task_id;
+  std::string state_json;
+};
+
+/// One step of a resumable run: finished with `result`, or paused on `request`.
+struct run_step {
+  bool done = false;
+  execution_result result;
+  run_request request;
+};
+
+/// A run that pauses without holding a thread (a Lua coroutine). Driven by the agent actor,
+/// always on its thread: start(), then resume() with the answer to each request.
+class resumable_run {
+public:
+  virtual ~resumable_run() = default;
+  virtual run_step start() = 0;
+  virtual run_step resume(result<task_record> answer) = 0;
+};
+
+/// What an agent actor keeps for executors between tasks (a Lua state per script, say),
+/// lost when the actor restarts. One slot per key.
+class agent_local {
+public:
+  std::shared_ptr<void>& slot(const std::string& key) { return slots_[key]; }
+
+private:
+  std::map<std::string, std::shared_ptr<void>> slots_;
+};
+
 /// One kind of work. Implementations are stateless or internally synchronised: one instance
 /// serves every agent, possibly on several threads at once.
 class executor {
@@ -54,8 +97,15 @@ public:
   virtual ~executor() = default;
   virtual execution_mode mode(const task_record& task) const = 0;
   /// Runs the task for the agent `on`; must not throw for bad input (answer a non-retryable
-  /// failure instead).
+  /// failure instead). Not called for resumable executors.
   virtual execution_result run(const task_record& task, const execution_context& on) const = 0;
+  /// For execution_mode::resumable: the run of `task` on the agent `on`, whose actor keeps
+  /// `local` for it.
+  virtual std::unique_ptr<resumable_run> begin(const task_record& task,
+                                               const execution_context& on,
+                                               agent_local& local) const {
+    return nullptr;
+  }
 };
 
 /// Task types that come and go while the server runs (those of Lua scripts). Thread-safe.

@@ -110,6 +110,17 @@ struct finished_msg {
   task_status status;
 };
 /// The status of a finished dependency, read from the store on the read pool.
+/// Asked by an agent for a script that awaits a task: answered with the task's final record
+/// once it is terminal (at once if it already is).
+struct watch_task_msg {
+  std::string task_id;
+  callback<task_record> reply;
+};
+/// The answer to a resumable run's request, back on its agent (see executor.hpp).
+struct resume_msg {
+  uint64_t ticket;
+  result<task_record> answer;
+};
 struct dep_status_msg {
   std::string task_id;
   task_status status;
@@ -162,3 +173,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::release_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::finished_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::task_cancel_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::dep_status_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::watch_task_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::resume_msg)

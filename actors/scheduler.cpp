@@ -179,6 +179,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
       s.dep_lookups.erase(i);
     },
     [=](cancel_msg& msg) { on_cancel(self, msg); },
+    [=](watch_task_msg& msg) { on_watch_task(self, msg); },
     [=](retry_msg& msg) { on_retry(self, msg); },
     [=](agent_create_msg& msg) { ++self->state.activity; on_agent_create(self, msg); },
     [=](agent_get_msg& msg) {

@@ -1,5 +1,7 @@
 // Scheduler: admission, idempotency, routing of queued tasks to agents, the end of a task.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include <caf/all.hpp>
 
@@ -242,12 +244,41 @@ void retire(scheduler_actor* self, const std::string& task_id, task_status statu
   set_status(st, lt, status);
   for (auto& rp : lt.dep_waiters)
     rp.deliver(static_cast<int32_t>(status));
+  for (auto& w : lt.watchers)
+    w(*lt.task); // the record the task actor finished (it sent finished_msg after its last change)
   st.live.erase(i);
   if (had_actor)
     --st.live_actors;
   drain_backlog(self);
   dispatch(self);
   check_drain(self);
+}
+
+void on_watch_task(scheduler_actor* self, watch_task_msg& msg) {
+  auto& st = self->state;
+  if (auto i = st.live.find(msg.task_id); i != st.live.end()) {
+    i->second.watchers.push_back(std::move(msg.reply));
+    return;
+  }
+  // Not live: finished (or never was). Its last change may still be on its way to the store,
+  // so the read waits (briefly) for a terminal status.
+  auto db = st.ctx->db;
+  auto reply = std::move(msg.reply);
+  auto id = msg.task_id;
+  bool posted = st.ctx->reads->post([db, id, reply] {
+    for (int attempt = 0;; ++attempt) {
+      auto found = db->find_task(id);
+      if (!found)
+        return reply(std::move(found).err());
+      if (!found->has_value())
+        return reply(make_error(errc::not_found, "no task with id " + id, "task_id"));
+      if (is_terminal((*found)->status) || attempt >= 200)
+        return reply(std::move(**found));
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  if (!posted)
+    reply(make_error(errc::shutting_down, "the server is shutting down"));
 }
 
 /// Re-admits a stored terminal task (POST /api/tasks/{id}/retry).

@@ -31,6 +31,7 @@ struct live_task {
   bool in_backlog = false;    ///< pending on dependencies, waiting for an actor slot
   std::string assigned_agent; ///< assigned and not yet released
   std::vector<caf::response_promise> dep_waiters;
+  std::vector<callback<task_record>> watchers; ///< watch_task_msg: told the final record
 };
 
 /// A task waiting for an agent. Without a handle it is dormant: its actor is spawned only
@@ -89,6 +90,8 @@ void on_submit(scheduler_actor* self, submit_msg& msg);
 void on_admitted(scheduler_actor* self, admitted_msg& msg);
 void on_retry(scheduler_actor* self, retry_msg& msg);
 void on_cancel(scheduler_actor* self, cancel_msg& msg);
+/// A script awaits a task: tell it the task's final record once it is terminal.
+void on_watch_task(scheduler_actor* self, watch_task_msg& msg);
 
 // -- scheduler_agents.cpp: the directory and the supervision of agent actors ----------
 

@@ -115,7 +115,8 @@ sandbox::~sandbox() {
     lua_close(L_);
 }
 
-result<unit_t> sandbox::run_chunk(std::string_view name, std::string_view source, int* line_out) {
+result<unit_t> sandbox::run_chunk(std::string_view name, std::string_view source, int* line_out,
+                                  bool keep_result) {
   std::string chunk = "=" + std::string{name};
   int line = 0;
   if (luaL_loadbufferx(L_, source.data(), source.size(), chunk.c_str(), "t") != LUA_OK) {
@@ -132,7 +133,8 @@ result<unit_t> sandbox::run_chunk(std::string_view name, std::string_view source
       *line_out = line;
     return make_error(errc::invalid_field, text, "source");
   }
-  lua_pop(L_, 1);
+  if (!keep_result)
+    lua_pop(L_, 1);
   return unit;
 }
 
@@ -157,6 +159,28 @@ result<unit_t> sandbox::call(int nargs, std::chrono::steady_clock::time_point de
   lua_settop(L_, base - 1);
   lua_gc(L_, LUA_GCCOLLECT);
   return make_error(errc::invalid_field, std::move(message));
+}
+
+int sandbox::resume(lua_State* co, int nargs, std::chrono::steady_clock::time_point deadline,
+                    int& nresults, std::string& error_out) {
+  steps_left_ = limits_.max_instructions;
+  deadline_ = deadline;
+  stop_reason_ = nullptr;
+  nresults = 0;
+  int rc = lua_resume(co, L_, nargs, &nresults);
+  if (rc == LUA_OK || rc == LUA_YIELD)
+    return rc;
+  if (rc == LUA_ERRMEM) {
+    error_out = "memory limit of " + std::to_string(limits_.max_memory_bytes >> 20)
+                + " MB exceeded";
+  } else {
+    const char* msg = lua_tostring(co, -1);
+    luaL_traceback(L_, co, msg != nullptr ? msg : "(error is not a string)", 0);
+    error_out = lua_tostring(L_, -1);
+    lua_pop(L_, 1);
+  }
+  lua_gc(L_, LUA_GCCOLLECT);
+  return rc;
 }
 
 std::string tidy_lua_error(std::string_view text, int& line) {

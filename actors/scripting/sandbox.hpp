@@ -37,12 +37,21 @@ public:
 
   /// Compiles `source` (text only) as chunk `name` and runs it. A syntax error comes back as
   /// invalid_field with "line N: message" and the line in `line_out` (when given).
-  result<unit_t> run_chunk(std::string_view name, std::string_view source, int* line_out = nullptr);
+  /// With `keep_result`, the chunk's first result stays on the stack.
+  result<unit_t> run_chunk(std::string_view name, std::string_view source, int* line_out = nullptr,
+                           bool keep_result = false);
 
   /// Calls the function on top of the stack below its `nargs` arguments, with the instruction
   /// budget and `deadline`, leaving one result. A Lua error (or the budget, the deadline, the
   /// memory limit) is returned with its message and a traceback.
   result<unit_t> call(int nargs, std::chrono::steady_clock::time_point deadline);
+
+  /// Resumes coroutine `co` (a thread of this state) with `nargs` values on its stack, with
+  /// the instruction budget and `deadline`. Returns LUA_OK (finished; its results on `co`),
+  /// LUA_YIELD (paused; the yielded values on `co`), or an error status with the message and
+  /// a traceback in `error_out`. `nresults` is set to the number of values.
+  int resume(lua_State* co, int nargs, std::chrono::steady_clock::time_point deadline,
+             int& nresults, std::string& error_out);
 
   size_t memory_used() const noexcept { return used_; }
 

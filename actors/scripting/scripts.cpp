@@ -18,7 +18,8 @@ namespace hive::actors::scripting {
 namespace {
 
 constexpr const char* types_key = "hive.types"; ///< registry table: task type -> handler
-constexpr size_t sandboxes_per_thread = 16;
+constexpr const char* make_ctx_key = "hive.make_ctx"; ///< registry: builds a handler's ctx
+constexpr size_t sandboxes_per_agent = 8;
 
 /// hive.task_type(name, handler)
 int register_task_type(lua_State* L) {
@@ -31,7 +32,52 @@ int register_task_type(lua_State* L) {
   return 0;
 }
 
-/// A sandbox with the `hive` table and an empty type table.
+// What ctx offers besides log: Lua functions that pause the handler's coroutine with a
+// tagged request the agent carries out (run_request), resumed with the answer.
+constexpr const char* ctx_prelude = R"lua(
+local yield, ipairs, error, assert = coroutine.yield, ipairs, error, assert
+return function(agent_id, script, metadata, log)
+  local ctx = { agent_id = agent_id, script = script, metadata = metadata, log = log }
+  function ctx.submit(task_type, payload, opts)
+    assert(type(task_type) == "string", "ctx.submit: the task type must be a string")
+    return yield("hive.submit", task_type, payload or {}, opts or {})
+  end
+  function ctx.await(id)
+    assert(type(id) == "string", "ctx.await: give the id ctx.submit returned")
+    return yield("hive.await", id)
+  end
+  function ctx.await_all(ids)
+    local out = {}
+    for i, id in ipairs(ids) do out[i] = ctx.await(id) end
+    return out
+  end
+  function ctx.run(task_type, payload, opts)
+    local id, err = ctx.submit(task_type, payload, opts)
+    if not id then return nil, err end
+    return ctx.await(id)
+  end
+  local state
+  local function load_state()
+    if state == nil then
+      local s, err = yield("hive.load_state")
+      if s == nil then error("ctx.state: " .. tostring(err), 3) end
+      state = s
+    end
+    return state
+  end
+  ctx.state = {
+    get = function(key) return load_state()[key] end,
+    set = function(key, value)
+      load_state()[key] = value
+      local ok, err = yield("hive.save_state", state)
+      if not ok then error("ctx.state: " .. tostring(err), 2) end
+    end,
+  }
+  return ctx
+end
+)lua";
+
+/// A sandbox with the `hive` table, an empty type table and the ctx builder.
 result<std::unique_ptr<sandbox>> prepared_sandbox(const sandbox_limits& limits) {
   auto box = sandbox::create(limits);
   if (!box)
@@ -43,6 +89,9 @@ result<std::unique_ptr<sandbox>> prepared_sandbox(const sandbox_limits& limits) 
   lua_pushcfunction(L, register_task_type);
   lua_setfield(L, -2, "task_type");
   lua_setglobal(L, "hive");
+  if (auto ok = (*box)->run_chunk("hive.prelude", ctx_prelude, nullptr, true); !ok)
+    return ok.err();
+  lua_setfield(L, LUA_REGISTRYINDEX, make_ctx_key); // the chunk's result: the ctx builder
   return box;
 }
 
@@ -109,96 +158,232 @@ result<unit_t> push_task(lua_State* L, const task_record& task) {
   return unit;
 }
 
-/// The `ctx` argument of a handler.
-result<unit_t> push_ctx(lua_State* L, const script& s, const task_record& task,
-                        const execution_context& on) {
-  lua_createtable(L, 0, 4);
-  set_string(L, "agent_id", on.agent_id);
-  set_string(L, "script", s.name);
-  lua_pushlstring(L, s.name.data(), s.name.size());
-  lua_pushlstring(L, task.id.data(), task.id.size());
-  lua_pushcclosure(L, ctx_log, 2);
-  lua_setfield(L, -2, "log");
-  if (!on.agent_metadata_json.empty()) {
-    if (auto ok = push_json(L, on.agent_metadata_json); !ok) {
-      lua_pop(L, 1);
-      return ok;
-    }
-    lua_setfield(L, -2, "metadata");
-  }
-  return unit;
+/// A Lua state per script version on one agent (kept in the agent actor's agent_local).
+struct lua_host {
+  std::map<std::pair<std::string, uint64_t>, std::unique_ptr<sandbox>> sandboxes;
+};
+
+/// Reads the number at `index` of table `opts` into `out`, if present.
+void opt_number(lua_State* L, int opts, const char* key, double& out, bool& present) {
+  lua_getfield(L, opts, key);
+  present = lua_isnumber(L, -1) != 0;
+  if (present)
+    out = lua_tonumber(L, -1);
+  lua_pop(L, 1);
 }
 
-/// Runs one task type of one script version. Each pool thread keeps a sandbox per script
-/// version (loaded once), so a call costs a table or two, not a compile.
+/// One task of a script-defined type: the handler as a coroutine of the agent's Lua state.
+class lua_run final : public resumable_run {
+public:
+  lua_run(std::shared_ptr<lua_host> host, sandbox* box, std::string where, std::string type,
+          task_record task, execution_context on)
+    : host_(std::move(host)), box_(box), where_(std::move(where)), type_(std::move(type)),
+      task_(std::move(task)), on_(std::move(on)) {
+    auto limit = std::chrono::milliseconds{task_.timeout_ms > 0 ? task_.timeout_ms : 3'600'000};
+    deadline_ = std::chrono::steady_clock::now() + limit;
+  }
+
+  ~lua_run() override {
+    if (ref_ != LUA_NOREF)
+      luaL_unref(box_->state(), LUA_REGISTRYINDEX, ref_);
+  }
+
+  run_step start() override {
+    lua_State* L = box_->state();
+    co_ = lua_newthread(L);
+    ref_ = luaL_ref(L, LUA_REGISTRYINDEX); // keeps the coroutine while it is paused
+    lua_getfield(co_, LUA_REGISTRYINDEX, types_key);
+    lua_getfield(co_, -1, type_.c_str());
+    lua_remove(co_, -2);
+    if (auto ok = push_task(co_, task_); !ok)
+      return failed("payload: " + ok.err().message);
+    // ctx = make_ctx(agent_id, script, metadata, log)
+    lua_getfield(co_, LUA_REGISTRYINDEX, make_ctx_key);
+    lua_pushlstring(co_, on_.agent_id.data(), on_.agent_id.size());
+    lua_pushstring(co_, script_name().c_str());
+    if (on_.agent_metadata_json.empty() || !push_json(co_, on_.agent_metadata_json))
+      lua_newtable(co_);
+    lua_pushstring(co_, script_name().c_str());
+    lua_pushlstring(co_, task_.id.data(), task_.id.size());
+    lua_pushcclosure(co_, ctx_log, 2);
+    if (lua_pcall(co_, 4, 1, 0) != LUA_OK)
+      return failed(std::string{"cannot build ctx: "} + lua_tostring(co_, -1));
+    return step(2);
+  }
+
+  run_step resume(result<task_record> answer) override {
+    if (!answer) {
+      lua_pushnil(co_);
+      lua_pushstring(co_, answer.err().message.c_str());
+      return step(2);
+    }
+    auto& t = *answer;
+    switch (waiting_) {
+      case run_request::kind::submit:
+        lua_pushlstring(co_, t.id.data(), t.id.size());
+        return step(1);
+      case run_request::kind::await_task:
+        lua_createtable(co_, 0, 4);
+        lua_pushlstring(co_, t.id.data(), t.id.size());
+        lua_setfield(co_, -2, "id");
+        lua_pushstring(co_, std::string{to_string(t.status)}.c_str());
+        lua_setfield(co_, -2, "status");
+        if (!t.result_json.empty() && push_json(co_, t.result_json))
+          lua_setfield(co_, -2, "result");
+        if (!t.error.empty()) {
+          lua_pushlstring(co_, t.error.data(), t.error.size());
+          lua_setfield(co_, -2, "error");
+        }
+        return step(1);
+      case run_request::kind::load_state:
+        if (!push_json(co_, t.result_json.empty() ? "{}" : t.result_json))
+          lua_newtable(co_);
+        return step(1);
+      case run_request::kind::save_state:
+        lua_pushboolean(co_, 1);
+        return step(1);
+    }
+    return failed("unexpected answer");
+  }
+
+private:
+  const std::string& script_name() const { return where_; }
+
+  run_step failed(std::string why) {
+    run_step s;
+    s.done = true;
+    s.result = execution_result::failure("script '" + script_name() + "', task type '" + type_
+                                           + "': " + why,
+                                         false);
+    return s;
+  }
+
+  /// Resumes the coroutine with `nargs` values and turns where it stopped into a step.
+  run_step step(int nargs) {
+    int nres = 0;
+    std::string err;
+    int rc = box_->resume(co_, nargs, deadline_, nres, err);
+    if (rc == LUA_OK) {
+      run_step s;
+      s.done = true;
+      auto json = nres > 0 ? to_json(co_, -nres) : result<std::string>{std::string{"null"}};
+      if (!json)
+        return failed(json.err().message);
+      s.result = execution_result::success(std::move(*json));
+      lua_pop(co_, nres);
+      return s;
+    }
+    if (rc != LUA_YIELD)
+      return failed(err);
+    // Yielded: ("hive.submit", type, payload, opts), ("hive.await", id),
+    // ("hive.load_state") or ("hive.save_state", table).
+    int base = lua_gettop(co_) - nres + 1;
+    const char* tag = nres > 0 ? lua_tostring(co_, base) : nullptr;
+    std::string what = tag != nullptr ? tag : "";
+    run_step s;
+    if (what == "hive.submit" && nres >= 4) {
+      s.request.what = run_request::kind::submit;
+      auto& spec = s.request.spec;
+      spec.type = lua_tostring(co_, base + 1);
+      auto payload = to_json(co_, base + 2);
+      if (!payload)
+        return failed("ctx.submit: payload: " + payload.err().message);
+      spec.payload_json = *payload;
+      int opts = base + 3;
+      if (lua_istable(co_, opts)) {
+        double x = 0;
+        bool present = false;
+        opt_number(co_, opts, "timeout_ms", x, present);
+        if (present)
+          spec.timeout_ms = static_cast<uint32_t>(std::clamp(x, 0.0, 4e9));
+        opt_number(co_, opts, "max_retries", x, present);
+        if (present)
+          spec.max_retries = static_cast<uint32_t>(std::clamp(x, 0.0, 100.0));
+        lua_getfield(co_, opts, "description");
+        if (lua_isstring(co_, -1))
+          spec.description = lua_tostring(co_, -1);
+        lua_pop(co_, 1);
+      }
+      spec.priority = task_.priority;
+    } else if (what == "hive.await" && nres >= 2 && lua_isstring(co_, base + 1)) {
+      s.request.what = run_request::kind::await_task;
+      s.request.task_id = lua_tostring(co_, base + 1);
+    } else if (what == "hive.load_state") {
+      s.request.what = run_request::kind::load_state;
+    } else if (what == "hive.save_state" && nres >= 2) {
+      s.request.what = run_request::kind::save_state;
+      auto json = to_json(co_, base + 1);
+      if (!json)
+        return failed("ctx.state: " + json.err().message);
+      s.request.state_json = *json;
+    } else {
+      return failed("the handler yielded outside ctx.submit / ctx.await / ctx.state");
+    }
+    lua_pop(co_, nres);
+    waiting_ = s.request.what;
+    return s;
+  }
+
+  std::shared_ptr<lua_host> host_; ///< keeps box_ alive
+  sandbox* box_;
+  std::string where_; ///< the script's name
+  std::string type_;
+  task_record task_;
+  execution_context on_;
+  std::chrono::steady_clock::time_point deadline_;
+  lua_State* co_ = nullptr;
+  int ref_ = LUA_NOREF;
+  run_request::kind waiting_ = run_request::kind::submit;
+};
+
+/// A script-defined task type. Runs on the agent's actor in that agent's Lua state for the
+/// script version (made on first use), as a coroutine that pauses while it waits for other
+/// tasks.
 class script_executor final : public executor {
 public:
   script_executor(std::shared_ptr<const script> s, std::string type, sandbox_limits limits)
     : script_(std::move(s)), type_(std::move(type)), limits_(limits) {}
 
-  execution_mode mode(const task_record&) const override { return execution_mode::blocking; }
+  execution_mode mode(const task_record&) const override { return execution_mode::resumable; }
 
-  execution_result run(const task_record& task, const execution_context& on) const override {
-    auto where = "script '" + script_->name + "', task type '" + type_ + "': ";
-    auto* box = sandbox_for_thread();
-    if (box == nullptr)
-      return execution_result::failure(where + "cannot load the script", false);
-    lua_State* L = box->state();
-    lua_getfield(L, LUA_REGISTRYINDEX, types_key);
-    lua_getfield(L, -1, type_.c_str());
-    lua_remove(L, -2);
-    if (auto ok = push_task(L, task); !ok) {
-      lua_pop(L, 1);
-      return execution_result::failure(where + "payload: " + ok.err().message, false);
+  execution_result run(const task_record&, const execution_context&) const override {
+    return execution_result::failure("script task types run on their agent (resumable)", false);
+  }
+
+  std::unique_ptr<resumable_run> begin(const task_record& task, const execution_context& on,
+                                       agent_local& local) const override {
+    auto& slot = local.slot("lua");
+    if (!slot)
+      slot = std::make_shared<lua_host>();
+    auto host = std::static_pointer_cast<lua_host>(slot);
+    auto key = std::make_pair(script_->name, script_->version);
+    auto i = host->sandboxes.find(key);
+    // A state past half its memory is replaced (between tasks, when none of its coroutines
+    // can be paused: only states without paused runs are dropped, see use_count).
+    if (i != host->sandboxes.end() && i->second->memory_used() > limits_.max_memory_bytes / 2
+        && host.use_count() <= 2) {
+      host->sandboxes.erase(i);
+      i = host->sandboxes.end();
     }
-    if (auto ok = push_ctx(L, *script_, task, on); !ok) {
-      lua_pop(L, 2);
-      return execution_result::failure(where + "agent metadata: " + ok.err().message, false);
+    if (i == host->sandboxes.end()) {
+      if (host->sandboxes.size() >= sandboxes_per_agent)
+        drop_old_versions(*host);
+      auto box = prepared_sandbox(limits_);
+      if (!box || !(*box)->run_chunk(script_->name, script_->source))
+        return nullptr;
+      i = host->sandboxes.emplace(key, std::move(*box)).first;
     }
-    auto limit = std::chrono::milliseconds{task.timeout_ms > 0 ? task.timeout_ms : 3'600'000};
-    auto called = box->call(2, std::chrono::steady_clock::now() + limit);
-    if (!called) {
-      // A state left near its memory limit would fail the next task too: start afresh.
-      if (box->memory_used() > limits_.max_memory_bytes / 2)
-        forget_thread_sandbox();
-      return execution_result::failure(where + called.err().message, false);
-    }
-    auto json = to_json(L, -1);
-    lua_pop(L, 1);
-    if (!json)
-      return execution_result::failure(where + json.err().message, false);
-    return execution_result::success(std::move(*json));
+    return std::make_unique<lua_run>(host, i->second.get(), script_->name, type_, task, on);
   }
 
 private:
-  using cache = std::map<std::pair<std::string, uint64_t>, std::unique_ptr<sandbox>>;
-  static cache& thread_cache() {
-    thread_local cache sandboxes;
-    return sandboxes;
-  }
-
-  sandbox* sandbox_for_thread() const {
-    auto& sandboxes = thread_cache();
-    auto key = std::make_pair(script_->name, script_->version);
-    // A state past half its memory is replaced before the task's arguments are pushed
-    // (pushing happens outside the protected call, where a memory error cannot be caught).
-    if (auto i = sandboxes.find(key); i != sandboxes.end()) {
-      if (i->second->memory_used() <= limits_.max_memory_bytes / 2)
-        return i->second.get();
-      sandboxes.erase(i);
-    }
-    if (sandboxes.size() >= sandboxes_per_thread)
-      sandboxes.clear();
-    auto box = prepared_sandbox(limits_);
-    if (!box || !(*box)->run_chunk(script_->name, script_->source))
-      return nullptr;
-    auto* raw = box->get();
-    sandboxes.emplace(key, std::move(*box));
-    return raw;
-  }
-
-  void forget_thread_sandbox() const {
-    thread_cache().erase(std::make_pair(script_->name, script_->version));
+  /// Keeps the newest version of each script.
+  static void drop_old_versions(lua_host& host) {
+    std::map<std::string, uint64_t> newest;
+    for (const auto& kv : host.sandboxes)
+      newest[kv.first.first] = std::max(newest[kv.first.first], kv.first.second);
+    for (auto i = host.sandboxes.begin(); i != host.sandboxes.end();)
+      i = i->first.second < newest[i->first.first] ? host.sandboxes.erase(i) : std::next(i);
   }
 
   std::shared_ptr<const script> script_;

@@ -1,4 +1,6 @@
 // Lua scripts through a real server: /api/scripts, script task types, the sandbox.
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "tests/integration/support.hpp"
@@ -29,6 +31,15 @@ hive.task_type("word_count", function(task, ctx)
   return { words = n, agent = ctx.agent_id, version = 1 }
 end)
 )";
+
+/// An example script from examples/lua/.
+std::string example(const std::string& file) {
+  std::ifstream in{std::string{HIVE_SOURCE_DIR} + "/examples/lua/" + file};
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_FALSE(text.str().empty()) << file;
+  return text.str();
+}
 
 class Scripting : public server_fixture {
 protected:
@@ -133,6 +144,91 @@ end)
   auto ok = run("probe", R"({"code":"return 6 * 7"})");
   ASSERT_EQ(str(ok, "status"), "completed") << str(ok, "error");
   EXPECT_EQ(ok["result"]["value"].GetInt(), 42);
+}
+
+TEST_F(Scripting, SubTasksRunWhileTheScriptWaitsIncludingFailuresAndTimeouts) {
+  start();
+  create_agent(R"({"name":"lua-runner","max_concurrency":8})");
+  const std::string orchestrate = R"(
+hive.task_type("orchestrate", function(task, ctx)
+  local ok_id = assert(ctx.submit("echo", { n = 7 }))
+  local bad = assert(ctx.submit("test.permanent", {}))
+  local slow = assert(ctx.submit("sleep", { ms = 5000 }, { timeout_ms = 100 }))
+  local none, why = ctx.submit("no.such.type", {})
+  local a, b, c = ctx.await(ok_id), ctx.await(bad), ctx.await(slow)
+  return { echoed = a.result.n, ok = a.status, bad = b.status, bad_error = b.error,
+           slow = c.status, slow_error = c.error, refused = why }
+end)
+)";
+  ASSERT_EQ(post_script("orchestrate", orchestrate).status, 201);
+  auto done = run("orchestrate", "{}");
+  ASSERT_EQ(str(done, "status"), "completed") << str(done, "error");
+  const auto& r = done["result"];
+  EXPECT_EQ(r["echoed"].GetInt(), 7);
+  EXPECT_EQ(str(r, "ok"), "completed");
+  EXPECT_EQ(str(r, "bad"), "failed");
+  EXPECT_FALSE(str(r, "bad_error").empty());
+  EXPECT_EQ(str(r, "slow"), "failed");
+  EXPECT_NE(str(r, "slow_error").find("timed out"), std::string::npos) << str(r, "slow_error");
+  EXPECT_NE(str(r, "refused").find("unknown task type 'no.such.type'"), std::string::npos);
+}
+
+TEST_F(Scripting, TheTextPipelineExampleAnalysesPartsInParallelAndMerges) {
+  start();
+  create_agent(R"({"name":"lua-runner","max_concurrency":8})");
+  create_agent(R"({"name":"helper","max_concurrency":8})");
+  ASSERT_EQ(post_script("text_pipeline", example("text_pipeline.lua")).status, 201);
+  auto done = run("pipeline.analyze_document",
+                  R"({"text":"The launch was a great success and customers love it.\n\n)"
+                  R"(Support answered quickly; the team was excellent.\n\n)"
+                  R"(One reviewer found the price too high."})");
+  ASSERT_EQ(str(done, "status"), "completed") << str(done, "error");
+  const auto& r = done["result"];
+  EXPECT_EQ(r["parts"].GetInt(), 3);
+  EXPECT_EQ(r["failed"].GetInt(), 0);
+  EXPECT_EQ(str(r, "label"), "positive");
+  EXPECT_GT(r["keywords"].Size(), 3u);
+  // Three nlp.analyze sub-tasks ran.
+  auto subs = parse_json(get("/api/tasks?type=nlp.analyze").body);
+  EXPECT_EQ(subs.Size(), 3u);
+}
+
+TEST_F(Scripting, TheMapReduceExampleFansOutAndIn) {
+  start();
+  create_agent(R"({"name":"lua-runner","max_concurrency":16})");
+  ASSERT_EQ(post_script("map_reduce", example("map_reduce.lua")).status, 201);
+  std::string text;
+  for (int i = 0; i < 40; ++i)
+    text += "the hive routes the task to the agent ";
+  auto done = run("mapreduce.word_count", R"({"text":")" + text + R"(","chunks":6})");
+  ASSERT_EQ(str(done, "status"), "completed") << str(done, "error");
+  const auto& r = done["result"];
+  EXPECT_EQ(r["total"].GetInt(), 40 * 8);
+  EXPECT_EQ(r["chunks"].GetInt(), 6);
+  EXPECT_EQ(str(r["top"][0], "word"), "the");
+  EXPECT_EQ(r["top"][0]["count"].GetInt(), 40 * 3);
+}
+
+TEST_F(Scripting, TheWebhookExampleValidatesFormatsAndKeepsStateAcrossRestarts) {
+  start();
+  create_agent(R"({"name":"hooks","max_concurrency":4})");
+  ASSERT_EQ(post_script("webhook", example("webhook.lua")).status, 201);
+  const std::string good =
+    R"({"event":"incident","service":"api-gw","severity":2,"message":"5xx above 2%","url":"https://status.example.com/1"})";
+  auto first = run("webhook.format", good);
+  ASSERT_EQ(str(first, "status"), "completed") << str(first, "error");
+  EXPECT_TRUE(first["result"]["ok"].GetBool());
+  EXPECT_EQ(str(first["result"]["body"], "title"), "[INCIDENT] api-gw (severity 2)");
+  EXPECT_EQ(first["result"]["seen"].GetInt(), 1);
+  EXPECT_EQ(run("webhook.format", good)["result"]["seen"].GetInt(), 2);
+
+  auto bad = run("webhook.format", R"({"event":"party","service":"a b","severity":9,"message":""})");
+  ASSERT_EQ(str(bad, "status"), "completed");
+  EXPECT_FALSE(bad["result"]["ok"].GetBool());
+  EXPECT_EQ(bad["result"]["errors"].Size(), 4u);
+
+  restart(); // the agent's state is in the store
+  EXPECT_EQ(run("webhook.format", good)["result"]["seen"].GetInt(), 3);
 }
 
 } // namespace
