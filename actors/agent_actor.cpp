@@ -91,6 +91,22 @@ void drive(agent_actor* self, uint64_t ticket, run_step step) {
         return answer(make_error(errc::shutting_down, "the server is shutting down"));
       self->send(scheduler, watch_task_msg{std::move(req.task_id), answer});
       return;
+    case run_request::kind::emit: {
+      if (ctx.events.has_subscribers()) {
+        hive_event ev;
+        ev.type = event_type::script_event;
+        ev.at = ctx.now();
+        ev.detail = std::move(req.spec.type);
+        ev.data_json = std::make_shared<const std::string>(std::move(req.spec.payload_json));
+        ev.task_id = i->second.task_id;
+        ev.agent_id = i->second.agent_id;
+        ctx.events.publish(ev);
+      }
+      // Nothing to wait for: go on at once (as a message, so a script emitting in a loop
+      // still lets other messages in).
+      caf::anon_send(me, resume_msg{ticket, task_record{}});
+      return;
+    }
     case run_request::kind::load_state:
     case run_request::kind::save_state: {
       // Store I/O on the read pool, never on this thread.

@@ -11,7 +11,7 @@ constexpr std::array<std::string_view, event_type_count> names{
   "agent_created",  "agent_updated", "agent_removed", "task_created",
   "task_assigned",  "task_started",  "task_completed", "task_failed",
   "task_retrying",  "task_cancelled", "task_dead",     "metrics_snapshot",
-  "alert_raised",   "alert_resolved", "learning_cycle_completed"};
+  "alert_raised",   "alert_resolved", "learning_cycle_completed", "script_event"};
 
 } // namespace
 

@@ -30,8 +30,9 @@ enum class event_type : uint8_t {
   alert_raised,
   alert_resolved,
   learning_cycle_completed, ///< a training run of the routing network
+  script_event,             ///< ctx.emit from a Lua script
 };
-inline constexpr int event_type_count = 15;
+inline constexpr int event_type_count = 16;
 
 /// Names as they appear on the wire ("task_completed").
 std::string_view to_string(event_type x) noexcept;
@@ -51,6 +52,10 @@ struct hive_event {
   std::shared_ptr<const metrics_snapshot> snapshot; ///< metrics_snapshot
   std::shared_ptr<const alert> alert_info; ///< alert_raised, alert_resolved
   std::shared_ptr<const learning_report> learning; ///< learning_cycle_completed
+  /// script_event: `detail` is the event's name, this its data (JSON), task_id and agent_id
+  /// say where it came from.
+  std::shared_ptr<const std::string> data_json;
+  std::string task_id; ///< script_event
   std::string agent_id; ///< agent_removed, task_assigned
   std::string detail;   ///< e.g. why an attempt failed and when it is retried
 };

@@ -57,6 +57,7 @@ struct run_request {
     await_task, ///< wait until `task_id` is finished; answer: the task as it ended
     load_state, ///< read this agent's stored state; answer: a task_record whose result holds it
     save_state, ///< store `state_json` as this agent's state; answer: an empty task_record
+    emit,       ///< publish a script_event named spec.type with data spec.payload_json
   };
   kind what = kind::submit;
   task_record spec;

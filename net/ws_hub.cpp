@@ -39,12 +39,21 @@ std::string event_data(const actors::hive_event& ev) {
     auto json = encode_learning(*ev.learning);
     w.Key("learning");
     w.RawValue(json.c_str(), json.size(), rapidjson::kObjectType);
+  } else if (ev.data_json) {
+    // A script's event: {"name", "data", "task_id", "agent_id"}.
+    w.Key("name");
+    w.String(ev.detail.c_str(), static_cast<rapidjson::SizeType>(ev.detail.size()));
+    w.Key("data");
+    const auto& data = *ev.data_json;
+    w.RawValue(data.c_str(), data.size(), rapidjson::kObjectType);
+    w.Key("task_id");
+    w.String(ev.task_id.c_str(), static_cast<rapidjson::SizeType>(ev.task_id.size()));
   }
   if (!ev.agent_id.empty()) {
     w.Key("agent_id");
     w.String(ev.agent_id.c_str(), static_cast<rapidjson::SizeType>(ev.agent_id.size()));
   }
-  if (!ev.detail.empty()) {
+  if (!ev.detail.empty() && !ev.data_json) {
     w.Key("detail");
     w.String(ev.detail.c_str(), static_cast<rapidjson::SizeType>(ev.detail.size()));
   }

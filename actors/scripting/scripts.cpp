@@ -11,6 +11,7 @@
 
 #include "actors/neural_library.hpp"
 #include "actors/scripting/lua_json.hpp"
+#include "inference/text_analysis.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
 
@@ -20,6 +21,44 @@ namespace {
 constexpr const char* types_key = "hive.types"; ///< registry table: task type -> handler
 constexpr const char* make_ctx_key = "hive.make_ctx"; ///< registry: builds a handler's ctx
 constexpr size_t sandboxes_per_agent = 8;
+
+/// hive.analyze(text [, max_keywords]): nlp.analyze's analysis, in this call (for short
+/// texts; long ones are better sent as nlp.analyze sub-tasks, which run on the pool).
+int analyze(lua_State* L) {
+  size_t len = 0;
+  const char* text = luaL_checklstring(L, 1, &len);
+  inference::analyze_options opts;
+  if (lua_isinteger(L, 2))
+    opts.max_keywords = static_cast<size_t>(std::clamp<lua_Integer>(lua_tointeger(L, 2), 0, 100));
+  // (A memory error while pushing unwinds with longjmp and would leak this; the sandbox's
+  // memory check keeps states far from their limit between tasks.)
+  auto a = std::make_unique<inference::text_analysis>(
+    inference::analyze_text(std::string_view{text, len}, opts));
+  lua_createtable(L, 0, 6);
+  lua_pushinteger(L, static_cast<lua_Integer>(a->token_count));
+  lua_setfield(L, -2, "token_count");
+  lua_pushinteger(L, static_cast<lua_Integer>(a->sentence_count));
+  lua_setfield(L, -2, "sentence_count");
+  lua_createtable(L, static_cast<int>(a->keywords.size()), 0);
+  for (size_t i = 0; i < a->keywords.size(); ++i) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, a->keywords[i].term.c_str());
+    lua_setfield(L, -2, "term");
+    lua_pushnumber(L, a->keywords[i].score);
+    lua_setfield(L, -2, "score");
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+  lua_setfield(L, -2, "keywords");
+  lua_createtable(L, 0, 2);
+  lua_pushnumber(L, a->sentiment.score);
+  lua_setfield(L, -2, "score");
+  lua_pushstring(L, a->sentiment.label.c_str());
+  lua_setfield(L, -2, "label");
+  lua_setfield(L, -2, "sentiment");
+  lua_pushstring(L, a->summary.c_str());
+  lua_setfield(L, -2, "summary");
+  return 1;
+}
 
 /// hive.task_type(name, handler)
 int register_task_type(lua_State* L) {
@@ -45,6 +84,10 @@ return function(agent_id, script, metadata, log)
   function ctx.await(id)
     assert(type(id) == "string", "ctx.await: give the id ctx.submit returned")
     return yield("hive.await", id)
+  end
+  function ctx.emit(name, data)
+    assert(type(name) == "string" and name ~= "", "ctx.emit: the event needs a name")
+    yield("hive.emit", name, data or {})
   end
   function ctx.await_all(ids)
     local out = {}
@@ -88,6 +131,8 @@ result<std::unique_ptr<sandbox>> prepared_sandbox(const sandbox_limits& limits) 
   lua_newtable(L);
   lua_pushcfunction(L, register_task_type);
   lua_setfield(L, -2, "task_type");
+  lua_pushcfunction(L, analyze);
+  lua_setfield(L, -2, "analyze");
   lua_setglobal(L, "hive");
   if (auto ok = (*box)->run_chunk("hive.prelude", ctx_prelude, nullptr, true); !ok)
     return ok.err();
@@ -242,6 +287,8 @@ public:
       case run_request::kind::save_state:
         lua_pushboolean(co_, 1);
         return step(1);
+      case run_request::kind::emit:
+        return step(0);
     }
     return failed("unexpected answer");
   }
@@ -308,6 +355,13 @@ private:
     } else if (what == "hive.await" && nres >= 2 && lua_isstring(co_, base + 1)) {
       s.request.what = run_request::kind::await_task;
       s.request.task_id = lua_tostring(co_, base + 1);
+    } else if (what == "hive.emit" && nres >= 3) {
+      s.request.what = run_request::kind::emit;
+      s.request.spec.type = lua_tostring(co_, base + 1);
+      auto data = to_json(co_, base + 2);
+      if (!data)
+        return failed("ctx.emit: " + data.err().message);
+      s.request.spec.payload_json = *data;
     } else if (what == "hive.load_state") {
       s.request.what = run_request::kind::load_state;
     } else if (what == "hive.save_state" && nres >= 2) {
@@ -317,7 +371,7 @@ private:
         return failed("ctx.state: " + json.err().message);
       s.request.state_json = *json;
     } else {
-      return failed("the handler yielded outside ctx.submit / ctx.await / ctx.state");
+      return failed("the handler yielded outside ctx.submit / ctx.await / ctx.emit / ctx.state");
     }
     lua_pop(co_, nres);
     waiting_ = s.request.what;

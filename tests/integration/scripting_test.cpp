@@ -231,5 +231,31 @@ TEST_F(Scripting, TheWebhookExampleValidatesFormatsAndKeepsStateAcrossRestarts) 
   EXPECT_EQ(run("webhook.format", good)["result"]["seen"].GetInt(), 3);
 }
 
+TEST_F(Scripting, ScriptsEmitEventsToWebSocketClientsAndAnalyseText) {
+  start();
+  create_agent(R"({"name":"lua-runner"})");
+  ws_client watcher{"127.0.0.1", srv->port()};
+  ASSERT_TRUE(watcher.ok());
+  ASSERT_TRUE(watcher.send(R"({"action":"subscribe","data":{"event_types":["script_event"]}})"));
+  const std::string source = R"(
+hive.task_type("mood", function(task, ctx)
+  local a = hive.analyze(task.payload.text)
+  ctx.emit("mood.measured", { label = a.sentiment.label, words = a.token_count })
+  return { label = a.sentiment.label }
+end)
+)";
+  ASSERT_EQ(post_script("mood", source).status, 201);
+  auto done = run("mood", R"({"text":"What a wonderful, delightful day."})");
+  ASSERT_EQ(str(done, "status"), "completed") << str(done, "error");
+  EXPECT_EQ(str(done["result"], "label"), "positive");
+  auto ev = read_until(watcher, "script_event");
+  ASSERT_TRUE(ev) << "no script_event on the WebSocket";
+  const auto& data = (*ev)["data"];
+  EXPECT_EQ(str(data, "name"), "mood.measured");
+  EXPECT_EQ(str(data["data"], "label"), "positive");
+  EXPECT_EQ(data["data"]["words"].GetInt(), 5);
+  EXPECT_EQ(str(data, "task_id"), str(done, "id"));
+}
+
 } // namespace
 } // namespace hive::test
