@@ -8,6 +8,7 @@
 #include "actors/event_bus.hpp"
 #include "actors/executor.hpp"
 #include "actors/neural_library.hpp"
+#include "actors/scripting/script_dir.hpp"
 #include "actors/scripting/scripts.hpp"
 #include "build_config.hpp"
 #include "actors/store_metrics.hpp"
@@ -35,6 +36,8 @@ struct server::impl {
   actors::executor_registry executors;
 #if HIVE_ENABLE_LUA
   std::unique_ptr<actors::scripting::script_catalog> scripts;
+  /// Declared after scripts, so it (and its thread) goes first.
+  std::unique_ptr<actors::scripting::script_directory> script_dir;
 #endif
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
@@ -80,6 +83,12 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   if (!scripts_loaded)
     return std::move(scripts_loaded).err();
   runtime::log_info("server", std::to_string(*scripts_loaded) + " Lua scripts loaded");
+  if (!cfg.scripting.dir.empty()) {
+    ptr->script_dir =
+      std::make_unique<actors::scripting::script_directory>(cfg.scripting.dir, *ptr->scripts);
+    ptr->script_dir->scan();
+    ptr->script_dir->start(std::chrono::milliseconds{cfg.scripting.watch_interval_ms});
+  }
   ptr->executors.set_dynamic(ptr->scripts.get());
 #endif
   ptr->sys_cfg = std::make_unique<caf::actor_system_config>();

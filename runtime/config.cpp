@@ -289,6 +289,16 @@ const std::vector<setting_row>& table() {
       "Lua instructions one handler call may run; beyond it the task fails"},
      uint_setting(1'000, 1'000'000'000'000,
                   [](config& c, uint64_t v) { c.scripting.max_instructions = v; })},
+    {{"scripting", "dir", "",
+      "a directory of *.lua scripts (each named after its file) loaded at start and watched "
+      "for changes; empty: none"},
+     text_setting([](config& c, std::string_view v) -> std::string {
+       c.scripting.dir = std::string{v};
+       return {};
+     })},
+    {{"scripting", "watch_interval_ms", "1000", "how often scripting.dir is checked for changes"},
+     uint_setting(50, 3'600'000,
+                  [](config& c, uint64_t v) { c.scripting.watch_interval_ms = v; })},
     {{"log", "level", "info", "debug, info, warn or error"},
      choice_setting({"debug", "info", "warn", "error"},
                     [](config& c, std::string v) { c.log.level = v; })},

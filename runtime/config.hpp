@@ -96,6 +96,8 @@ struct log_config {
 struct scripting_config {
   uint32_t max_memory_mb = 0;      ///< per Lua state
   uint64_t max_instructions = 0;   ///< per handler call
+  std::string dir;                 ///< *.lua files loaded and watched ("" = none)
+  uint32_t watch_interval_ms = 0;  ///< how often dir is checked for changes
 };
 
 struct config {

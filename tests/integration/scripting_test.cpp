@@ -1,4 +1,5 @@
 // Lua scripts through a real server: /api/scripts, script task types, the sandbox.
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -255,6 +256,37 @@ end)
   EXPECT_EQ(str(data["data"], "label"), "positive");
   EXPECT_EQ(data["data"]["words"].GetInt(), 5);
   EXPECT_EQ(str(data, "task_id"), str(done, "id"));
+}
+
+TEST_F(Scripting, ADirectoryOfScriptsIsLoadedAndWatched) {
+  auto scripts = dir / "lua";
+  std::filesystem::create_directories(scripts);
+  auto write = [&](const std::string& file, const std::string& text) {
+    std::ofstream{scripts / file} << text;
+  };
+  write("greet.lua", R"(hive.task_type("greet", function(task) return { hello = "v1" } end))");
+  write("broken.lua", "this is not lua");
+  write("notes.txt", "ignored");
+  overrides.push_back("scripting.dir=" + scripts.string());
+  overrides.push_back("scripting.watch_interval_ms=50");
+  start();
+  create_agent(R"({"name":"lua-runner"})");
+  EXPECT_EQ(str(run("greet", "{}")["result"], "hello"), "v1");
+  EXPECT_EQ(get("/api/scripts/broken").status, 404) << "a broken file is logged, not loaded";
+
+  // A changed file replaces the script (the size changes too, so a coarse clock still sees it).
+  write("greet.lua", R"(hive.task_type("greet", function(task) return { hello = "v2, changed" } end))");
+  EXPECT_TRUE(wait_until("/api/scripts/greet", [](const rapidjson::Document& d) {
+    return d.IsObject() && str(d, "source").find("v2") != std::string::npos;
+  }));
+  EXPECT_EQ(str(run("greet", "{}")["result"], "hello"), "v2, changed");
+
+  // A deleted file takes its script away.
+  std::filesystem::remove(scripts / "greet.lua");
+  EXPECT_TRUE(wait_until("/api/scripts", [](const rapidjson::Document& d) {
+    return d.IsObject() && d["scripts"].Empty();
+  }));
+  EXPECT_EQ(post("/api/tasks", R"({"type":"greet"})").status, 422);
 }
 
 } // namespace
