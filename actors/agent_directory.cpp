@@ -1,6 +1,8 @@
 // Agent directory: availability list and capability index kept in step with every change.
 #include "actors/agent_directory.hpp"
 
+#include <rapidjson/document.h>
+
 #include <algorithm>
 #include <cassert>
 
@@ -17,6 +19,10 @@ agent_entry& agent_directory::add(agent_record record) {
   assert(added);
   auto& entry = i->second;
   entry.record = std::move(record);
+  if (entry.record.type == agent_type::script) {
+    entry.script = script_of(entry.record);
+    ++script_agents_;
+  }
   index_capabilities(entry);
   update_availability(entry);
   return entry;
@@ -30,6 +36,8 @@ void agent_directory::remove(std::string_view id) {
   entry.record.state = agent_state::offline;
   update_availability(entry);
   unindex_capabilities(entry);
+  if (entry.record.type == agent_type::script)
+    --script_agents_;
   entries_.erase(i);
 }
 
@@ -39,6 +47,8 @@ void agent_directory::apply(agent_entry& entry, const agent_patch& patch, timest
   if (patch.metadata_json) {
     entry.record.metadata_json = *patch.metadata_json;
     entry.context.reset(); // the next assignment sees the new metadata
+    if (entry.record.type == agent_type::script)
+      entry.script = script_of(entry.record);
   }
   if (patch.max_concurrency)
     entry.record.max_concurrency = *patch.max_concurrency;
@@ -100,8 +110,19 @@ void agent_directory::release(agent_entry& entry, bool success, double latency_m
   update_availability(entry);
 }
 
+std::string agent_directory::script_of(const agent_record& record) {
+  rapidjson::Document doc;
+  doc.Parse(record.metadata_json.c_str(), record.metadata_json.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    return {};
+  auto it = doc.FindMember("script");
+  if (it == doc.MemberEnd() || !it->value.IsString())
+    return {};
+  return std::string{it->value.GetString(), it->value.GetStringLength()};
+}
+
 agent_entry* agent_directory::select(const task_record& task, const agent_scorer& scorer,
-                                     size_t sample_limit) {
+                                     size_t sample_limit, std::string_view owner) {
   const std::vector<agent_entry*>* pool = &available_;
   if (!task.required_capabilities.empty()) {
     // Scan the agents of the rarest required capability.
@@ -123,6 +144,10 @@ agent_entry* agent_directory::select(const task_record& task, const agent_scorer
   for (size_t k = 0; k < n && candidates_.size() < sample_limit; ++k) {
     auto* entry = (*pool)[(start + k) % n];
     if (!entry->available() || !meets_requirements(task, entry->record))
+      continue;
+    if (!entry->script.empty() && entry->script != owner)
+      continue; // a script agent takes only its script's task types
+    if (entry->record.type == agent_type::script && entry->script.empty())
       continue;
     candidates_.push_back({&entry->record, entry->load});
     entries_scored_.push_back(entry);

@@ -28,6 +28,8 @@ struct agent_entry {
   /// What executors see of the agent; made at its first assignment (idle agents cost nothing)
   /// and dropped when its metadata changes.
   std::shared_ptr<const execution_context> context;
+  /// For agents of type script: metadata.script, the script whose task types it takes.
+  std::string script;
   size_t available_pos = npos;
   static constexpr size_t npos = static_cast<size_t>(-1);
 
@@ -69,7 +71,14 @@ public:
   /// Picks the best-scoring agent among at most `sample_limit` eligible ones (those with every
   /// required capability and free capacity), starting the scan at a rotating offset so equal
   /// agents share the work. Returns nullptr when no agent is eligible now.
-  agent_entry* select(const task_record& task, const agent_scorer& scorer, size_t sample_limit);
+  /// `owner`: the script that defines the task's type (empty for built-in types); script
+  /// agents take only their own script's types.
+  agent_entry* select(const task_record& task, const agent_scorer& scorer, size_t sample_limit,
+                      std::string_view owner = {});
+  /// Whether any agent is of type script (then dispatch looks up each task type's owner).
+  bool has_script_agents() const noexcept { return script_agents_ > 0; }
+  /// metadata.script of a script agent's record ("" when absent or not a string).
+  static std::string script_of(const agent_record& record);
 
   bool any_available() const noexcept { return !available_.empty(); }
   std::array<uint64_t, agent_state_count> count_by_state() const;
@@ -83,6 +92,7 @@ private:
   std::vector<agent_entry*> available_;
   std::unordered_map<std::string, std::vector<agent_entry*>> by_capability_;
   size_t rotation_ = 0;
+  size_t script_agents_ = 0;
   // select()'s working vectors, kept to avoid allocating per task.
   std::vector<candidate> candidates_;
   std::vector<agent_entry*> entries_scored_;

@@ -107,6 +107,8 @@ public:
                                                agent_local& local) const {
     return nullptr;
   }
+  /// The script that defines this task type; empty for built-in ones.
+  virtual std::string_view owner() const noexcept { return {}; }
 };
 
 /// Task types that come and go while the server runs (those of Lua scripts). Thread-safe.
@@ -115,6 +117,8 @@ public:
   virtual ~dynamic_executors() = default;
   virtual std::shared_ptr<const executor> find(std::string_view name) const = 0;
   virtual std::vector<std::string> names() const = 0;
+  /// Whether a source (a script) of this name exists and defines at least one type.
+  virtual bool has_source(std::string_view name) const = 0;
 };
 
 /// Executors by name. The built-in ones are filled at start by explicit calls (see
@@ -127,6 +131,8 @@ public:
   /// alive while a task runs on it, even if its script is replaced meanwhile.
   std::shared_ptr<const executor> find(std::string_view name) const;
   bool is_builtin(std::string_view name) const noexcept;
+  /// Whether the dynamic source has a script of this name.
+  bool has_script(std::string_view name) const { return dynamic_ != nullptr && dynamic_->has_source(name); }
   std::vector<std::string> names() const; ///< sorted, built-in and dynamic
   /// Marks `alias` as another name for `name` (which must be registered).
   void alias(std::string alias, std::string_view name);

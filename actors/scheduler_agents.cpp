@@ -49,6 +49,17 @@ void on_agent_create(scheduler_actor* self, agent_create_msg& msg) {
                            + " agents (HIVE_PERFORMANCE__MAX_AGENTS)"));
     return;
   }
+  if (msg.spec.type == agent_type::script) {
+    auto script = agent_directory::script_of(msg.spec);
+    if (script.empty() || !st.ctx->executors->has_script(script)) {
+      msg.reply(make_error(errc::invalid_field,
+                           script.empty()
+                             ? "an agent of type script names its script in metadata.script"
+                             : "metadata.script: no script named '" + script + "'",
+                           "metadata.script"));
+      return;
+    }
+  }
   auto now = st.ctx->now();
   auto rec = std::move(msg.spec);
   rec.id = runtime::new_id(now);

@@ -58,7 +58,14 @@ void dispatch(scheduler_actor* self) {
   const auto& settings = st.ctx->settings;
   while (!st.ready.empty() && st.agents.any_available()) {
     bool assigned = st.ready.take_one(now, [&](ready_entry& e) {
-      auto* agent = st.agents.select(*e.task, *st.ctx->scorer, settings.routing_sample);
+      std::string_view owner;
+      std::shared_ptr<const executor> exec;
+      if (st.agents.has_script_agents()) {
+        exec = st.ctx->executors->find(e.task->type);
+        if (exec)
+          owner = exec->owner();
+      }
+      auto* agent = st.agents.select(*e.task, *st.ctx->scorer, settings.routing_sample, owner);
       if (agent == nullptr)
         return false;
       auto before = agent->record.state;

@@ -563,7 +563,7 @@ private:
       agent_type t = agent_type::worker;
       if (!from_string(*v, t))
         return c.fail(make_error(errc::invalid_field,
-                                 "type must be one of worker, specialist, coordinator, learner",
+                                 "type must be one of worker, specialist, coordinator, learner, script",
                                  "type"));
       q.type = t;
     }

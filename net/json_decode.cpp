@@ -382,7 +382,7 @@ result<agent_record> decode_agent(std::string_view body, const codec_limits& lim
   const char* type_key = member(doc, "type") != nullptr ? "type" : "agent_type";
   if (const value* p = member(doc, type_key)) {
     if (!p->IsString() || !from_string(lower({p->GetString(), p->GetStringLength()}), a.type))
-      return bad_field(type_key, "must be one of worker, specialist, coordinator, learner");
+      return bad_field(type_key, "must be one of worker, specialist, coordinator, learner, script");
   }
   if (const value* p = member(doc, "capabilities")) {
     auto caps = decode_capabilities(*p, "capabilities", limits);

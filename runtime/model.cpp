@@ -9,8 +9,8 @@ namespace {
 constexpr std::array<std::string_view, 4> priority_names{"low", "medium", "high", "critical"};
 constexpr std::array<std::string_view, 7> task_status_names{
   "pending", "queued", "running", "completed", "failed", "cancelled", "dead"};
-constexpr std::array<std::string_view, 4> agent_type_names{"worker", "specialist", "coordinator",
-                                                           "learner"};
+constexpr std::array<std::string_view, 5> agent_type_names{"worker", "specialist", "coordinator",
+                                                           "learner", "script"};
 constexpr std::array<std::string_view, 5> agent_state_names{"idle", "working", "paused", "failed",
                                                             "offline"};
 

@@ -26,7 +26,9 @@ enum class task_status : uint8_t {
 };
 inline constexpr int task_status_count = 7;
 
-enum class agent_type : uint8_t { worker, specialist, coordinator, learner };
+/// `script`: the agent's behaviour is a Lua script (metadata.script names it): it takes only
+/// the task types that script defines.
+enum class agent_type : uint8_t { worker, specialist, coordinator, learner, script };
 
 enum class agent_state : uint8_t { idle, working, paused, failed, offline };
 inline constexpr int agent_state_count = 5;

@@ -399,6 +399,7 @@ public:
     : script_(std::move(s)), type_(std::move(type)), limits_(limits) {}
 
   execution_mode mode(const task_record&) const override { return execution_mode::resumable; }
+  std::string_view owner() const noexcept override { return script_->name; }
 
   execution_result run(const task_record&, const execution_context&) const override {
     return execution_result::failure("script task types run on their agent (resumable)", false);
@@ -583,6 +584,11 @@ std::shared_ptr<const executor> script_catalog::find(std::string_view type) cons
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = types_.find(type);
   return i == types_.end() ? nullptr : i->second;
+}
+
+bool script_catalog::has_source(std::string_view name) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return scripts_.find(name) != scripts_.end();
 }
 
 std::vector<std::string> script_catalog::names() const {

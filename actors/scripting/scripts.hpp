@@ -56,6 +56,7 @@ public:
 
   std::shared_ptr<const executor> find(std::string_view type) const override;
   std::vector<std::string> names() const override;
+  bool has_source(std::string_view name) const override;
 
 private:
   /// Makes `s` active (under the lock): its types replace those of its previous version.

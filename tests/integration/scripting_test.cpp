@@ -289,5 +289,31 @@ TEST_F(Scripting, ADirectoryOfScriptsIsLoadedAndWatched) {
   EXPECT_EQ(post("/api/tasks", R"({"type":"greet"})").status, 422);
 }
 
+TEST_F(Scripting, AScriptAgentTakesOnlyItsScriptsTaskTypes) {
+  start();
+  ASSERT_EQ(post_script("greeter",
+                        R"(hive.task_type("greet", function(task, ctx) return { by = ctx.agent_id } end))")
+              .status,
+            201);
+  auto unknown = post("/api/agents", R"({"name":"x","type":"script","metadata":{"script":"nope"}})");
+  EXPECT_EQ(unknown.status, 422);
+  EXPECT_EQ(str(parse_json(unknown.body)["error"], "field"), "metadata.script");
+  EXPECT_EQ(post("/api/agents", R"({"name":"x","type":"script"})").status, 422);
+
+  auto agent = create_agent(R"({"name":"greeter-agent","type":"script","metadata":{"script":"greeter"}})");
+  EXPECT_EQ(str(parse_json(get("/api/agents/" + agent).body), "type"), "script");
+  auto greeted = run("greet", "{}");
+  ASSERT_EQ(str(greeted, "status"), "completed") << str(greeted, "error");
+  EXPECT_EQ(str(greeted["result"], "by"), agent);
+  // An echo task is not its kind of work: it waits for another agent.
+  auto echo = submit(R"({"type":"echo","payload":{}})");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(str(parse_json(get("/api/tasks/" + echo).body), "status"), "queued");
+  auto worker = create_agent(R"({"name":"worker"})");
+  auto echoed = wait_terminal(echo);
+  EXPECT_EQ(str(echoed, "status"), "completed");
+  EXPECT_EQ(str(echoed, "agent_id"), worker);
+}
+
 } // namespace
 } // namespace hive::test
