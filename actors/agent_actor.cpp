@@ -86,6 +86,23 @@ void drive(agent_actor* self, uint64_t ticket, run_step step) {
                                        }});
       return;
     }
+    case run_request::kind::submit_all: {
+      if (!scheduler)
+        return answer(make_error(errc::shutting_down, "the server is shutting down"));
+      self->send(scheduler, submit_msg{std::move(req.specs), true,
+                                       [answer](result<std::vector<submit_outcome>> res) {
+                                         if (!res)
+                                           return answer(std::move(res).err());
+                                         task_record ids;
+                                         ids.result_json = "[";
+                                         for (const auto& o : *res)
+                                           ids.result_json += (ids.result_json.size() > 1 ? ",\"" : "\"")
+                                                              + o.task.id + "\"";
+                                         ids.result_json += "]";
+                                         answer(std::move(ids));
+                                       }});
+      return;
+    }
     case run_request::kind::await_task:
       if (!scheduler)
         return answer(make_error(errc::shutting_down, "the server is shutting down"));

@@ -54,6 +54,7 @@ using execution_context_ptr = std::shared_ptr<const execution_context>;
 struct run_request {
   enum class kind : uint8_t {
     submit,     ///< create `spec` as a new task; answer: the task as accepted
+    submit_all, ///< create `specs` in one batch; answer: result_json = ["id", ...]
     await_task, ///< wait until `task_id` is finished; answer: the task as it ended
     load_state, ///< read this agent's stored state; answer: a task_record whose result holds it
     save_state, ///< store `state_json` as this agent's state; answer: an empty task_record
@@ -61,6 +62,7 @@ struct run_request {
   };
   kind what = kind::submit;
   task_record spec;
+  std::vector<task_record> specs; ///< submit_all
   std::string task_id;
   std::string state_json;
 };

@@ -374,7 +374,53 @@ void usage() {
                "  agents --count N [--connections 32] [--max-concurrency 4] [--prefix idle-agent]\n"
                "  fill   --count N [--batch 500] [--connections 4]\n"
                "  e2e    [--seconds 10] [--connections 32] [--batch 1] [--rate 0] [--agents 8]\n"
-               "         [--agent-concurrency 256] [--drain-secs 60] [--type echo|nlp.analyze]\n");
+               "         [--agent-concurrency 256] [--drain-secs 60] [--type echo|nlp.analyze|any]\n"
+               "  one    [--type echo] [--payload '{}'] [--agents 2]  (one task, timed to its end)\n");
+}
+
+// -- one: a single task, timed until it is finished (e.g. a script's fan-out) --------
+
+int run_one(const target& t, const options& o) {
+  auto type = o.str("type", "echo");
+  auto payload = o.str("payload", "{}");
+  auto agents = static_cast<int>(o.num("agents", 2));
+  auto agent_conc = static_cast<unsigned>(o.num("agent-concurrency", 256));
+  blocking_client ctl{t.host, t.port};
+  unsigned status = 0;
+  std::string body, error;
+  for (int i = 0; i < agents; ++i)
+    if (!ctl.request("POST", "/api/agents", agent_body("one-agent-" + std::to_string(i), agent_conc),
+                     status, body, error)
+        || status != 201) {
+      std::fprintf(stderr, "one: creating an agent failed: %s %s\n", error.c_str(), body.c_str());
+      return 1;
+    }
+  auto start = clock_type::now();
+  if (!ctl.request("POST", "/api/tasks",
+                   R"({"type":")" + type + R"(","timeout_ms":600000,"payload":)" + payload + "}",
+                   status, body, error)
+      || status != 201) {
+    std::fprintf(stderr, "one: submitting failed (HTTP %u): %s %s\n", status, error.c_str(),
+                 body.c_str());
+    return 1;
+  }
+  auto id_at = body.find("\"id\":\"");
+  auto id = body.substr(id_at + 6, body.find('"', id_at + 6) - id_at - 6);
+  for (;;) {
+    if (!ctl.request("GET", "/api/tasks/" + id, "", status, body, error)) {
+      std::fprintf(stderr, "one: %s\n", error.c_str());
+      return 1;
+    }
+    auto st_at = body.find("\"status\":\"");
+    auto st = body.substr(st_at + 10, body.find('"', st_at + 10) - st_at - 10);
+    if (st == "completed" || st == "failed" || st == "dead" || st == "cancelled") {
+      std::printf("result status=%s seconds=%.3f\n", st.c_str(), seconds_since(start));
+      if (st != "completed")
+        std::fprintf(stderr, "one: %s\n", body.substr(0, 600).c_str());
+      return st == "completed" ? 0 : 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});
+  }
 }
 
 } // namespace
@@ -406,6 +452,8 @@ int main(int argc, char** argv) {
     return fill_tasks(t, o);
   if (o.command == "e2e")
     return run_e2e(t, o);
+  if (o.command == "one")
+    return run_one(t, o);
   usage();
   return 2;
 }

@@ -81,6 +81,10 @@ return function(agent_id, script, metadata, log)
     assert(type(task_type) == "string", "ctx.submit: the task type must be a string")
     return yield("hive.submit", task_type, payload or {}, opts or {})
   end
+  function ctx.submit_all(list)
+    assert(type(list) == "table", "ctx.submit_all: give a list of {type, payload, opts}")
+    return yield("hive.submit_all", list)
+  end
   function ctx.await(id)
     assert(type(id) == "string", "ctx.await: give the id ctx.submit returned")
     return yield("hive.await", id)
@@ -280,6 +284,10 @@ public:
           lua_setfield(co_, -2, "error");
         }
         return step(1);
+      case run_request::kind::submit_all:
+        if (!push_json(co_, t.result_json))
+          lua_newtable(co_);
+        return step(1);
       case run_request::kind::load_state:
         if (!push_json(co_, t.result_json.empty() ? "{}" : t.result_json))
           lua_newtable(co_);
@@ -303,6 +311,37 @@ private:
                                            + "': " + why,
                                          false);
     return s;
+  }
+
+  /// A sub-task from (type, payload, opts) at those stack slots of the coroutine.
+  result<unit_t> read_spec(int type_at, int payload_at, int opts, task_record& spec) {
+    if (!lua_isstring(co_, type_at))
+      return make_error(errc::invalid_field, "the task type must be a string");
+    spec.type = lua_tostring(co_, type_at);
+    if (lua_isnil(co_, payload_at)) {
+      spec.payload_json = "{}";
+    } else {
+      auto payload = to_json(co_, payload_at);
+      if (!payload)
+        return make_error(errc::invalid_field, "payload: " + payload.err().message);
+      spec.payload_json = *payload;
+    }
+    if (lua_istable(co_, opts)) {
+      double x = 0;
+      bool present = false;
+      opt_number(co_, opts, "timeout_ms", x, present);
+      if (present)
+        spec.timeout_ms = static_cast<uint32_t>(std::clamp(x, 0.0, 4e9));
+      opt_number(co_, opts, "max_retries", x, present);
+      if (present)
+        spec.max_retries = static_cast<uint32_t>(std::clamp(x, 0.0, 100.0));
+      lua_getfield(co_, opts, "description");
+      if (lua_isstring(co_, -1))
+        spec.description = lua_tostring(co_, -1);
+      lua_pop(co_, 1);
+    }
+    spec.priority = task_.priority;
+    return unit;
   }
 
   /// Resumes the coroutine with `nargs` values and turns where it stopped into a step.
@@ -330,28 +369,30 @@ private:
     run_step s;
     if (what == "hive.submit" && nres >= 4) {
       s.request.what = run_request::kind::submit;
-      auto& spec = s.request.spec;
-      spec.type = lua_tostring(co_, base + 1);
-      auto payload = to_json(co_, base + 2);
-      if (!payload)
-        return failed("ctx.submit: payload: " + payload.err().message);
-      spec.payload_json = *payload;
-      int opts = base + 3;
-      if (lua_istable(co_, opts)) {
-        double x = 0;
-        bool present = false;
-        opt_number(co_, opts, "timeout_ms", x, present);
-        if (present)
-          spec.timeout_ms = static_cast<uint32_t>(std::clamp(x, 0.0, 4e9));
-        opt_number(co_, opts, "max_retries", x, present);
-        if (present)
-          spec.max_retries = static_cast<uint32_t>(std::clamp(x, 0.0, 100.0));
-        lua_getfield(co_, opts, "description");
-        if (lua_isstring(co_, -1))
-          spec.description = lua_tostring(co_, -1);
-        lua_pop(co_, 1);
+      auto ok = read_spec(base + 1, base + 2, base + 3, s.request.spec);
+      if (!ok)
+        return failed("ctx.submit: " + ok.err().message);
+    } else if (what == "hive.submit_all" && nres >= 2 && lua_istable(co_, base + 1)) {
+      s.request.what = run_request::kind::submit_all;
+      int list = base + 1;
+      auto n = static_cast<lua_Integer>(lua_rawlen(co_, list));
+      if (n < 1 || n > 10'000)
+        return failed("ctx.submit_all: give 1 to 10000 tasks");
+      for (lua_Integer i = 1; i <= n; ++i) {
+        lua_rawgeti(co_, list, i);
+        int item = lua_gettop(co_);
+        if (!lua_istable(co_, item))
+          return failed("ctx.submit_all: item " + std::to_string(i) + " is not a table");
+        lua_getfield(co_, item, "type");
+        lua_getfield(co_, item, "payload");
+        lua_getfield(co_, item, "opts");
+        task_record spec;
+        auto ok = read_spec(item + 1, item + 2, item + 3, spec);
+        lua_settop(co_, item - 1);
+        if (!ok)
+          return failed("ctx.submit_all: item " + std::to_string(i) + ": " + ok.err().message);
+        s.request.specs.push_back(std::move(spec));
       }
-      spec.priority = task_.priority;
     } else if (what == "hive.await" && nres >= 2 && lua_isstring(co_, base + 1)) {
       s.request.what = run_request::kind::await_task;
       s.request.task_id = lua_tostring(co_, base + 1);

@@ -26,10 +26,12 @@ end
 
 hive.task_type("mapreduce.word_count", function(task, ctx)
   local chunks = split_words(task.payload.text or "", task.payload.chunks or 8)
-  local ids = {}
+  -- One submission for all the map tasks (one commit, however many chunks).
+  local batch = {}
   for i, chunk in ipairs(chunks) do
-    ids[i] = assert(ctx.submit("mapreduce.count_chunk", { text = chunk }))
+    batch[i] = { type = "mapreduce.count_chunk", payload = { text = chunk } }
   end
+  local ids = assert(ctx.submit_all(batch))
   local total, merged = 0, {}
   for _, r in ipairs(ctx.await_all(ids)) do
     if r.status ~= "completed" then
