@@ -509,24 +509,26 @@ script_catalog::script_catalog(persistence::store& db, const executor_registry& 
                                sandbox_limits limits)
   : db_(db), builtins_(builtins), limits_(limits) {}
 
-result<unit_t> script_catalog::activate(std::shared_ptr<const script> s) {
-  for (const auto& type : s->task_types) {
+result<unit_t> script_catalog::check_activation(const script& s) const {
+  for (const auto& type : s.task_types) {
     if (builtins_.is_builtin(type))
       return make_error(errc::invalid_field,
                         "task type '" + type + "' is built in; a script cannot redefine it",
                         "source");
-    if (auto i = types_.find(type); i != types_.end()) {
-      auto owner = std::find_if(scripts_.begin(), scripts_.end(), [&](const auto& kv) {
-        const auto& t = kv.second->task_types;
-        return kv.first != s->name && std::find(t.begin(), t.end(), type) != t.end();
-      });
-      if (owner != scripts_.end())
+    for (const auto& [owner, other] : scripts_) {
+      const auto& t = other->task_types;
+      if (owner != s.name && std::find(t.begin(), t.end(), type) != t.end())
         return make_error(errc::illegal_state,
-                          "task type '" + type + "' is defined by script '" + owner->first
-                            + "'",
+                          "task type '" + type + "' is defined by script '" + owner + "'",
                           "source");
     }
   }
+  return unit;
+}
+
+result<unit_t> script_catalog::activate(std::shared_ptr<const script> s) {
+  if (auto ok = check_activation(*s); !ok)
+    return ok;
   if (auto old = scripts_.find(s->name); old != scripts_.end())
     for (const auto& type : old->second->task_types)
       types_.erase(type);
@@ -574,28 +576,33 @@ result<std::pair<script, bool>> script_catalog::put(const std::string& name,
   if (!types)
     return types.err();
   auto now = runtime::system_clock::instance().now();
-  std::lock_guard<std::mutex> guard{mtx_};
-  bool created = scripts_.find(name) == scripts_.end();
-  auto s = std::make_shared<script>(script{name, source, *types, now, next_version_++});
-  // Check the types before storing, activate after: a refused script is never stored.
-  auto saved_scripts = scripts_;
-  auto saved_types = types_;
-  if (auto ok = activate(s); !ok)
-    return ok.err();
-  persistence::stored_object o{std::string{script_kind}, name, source, types_meta(*types), now};
-  if (auto ok = db_.put_object(o); !ok) {
-    scripts_ = std::move(saved_scripts);
-    types_ = std::move(saved_types);
-    return ok.err();
+  // One writer at a time; lookups (the scheduler's) wait only for the map updates, never for
+  // the store.
+  std::lock_guard<std::mutex> writing{write_mtx_};
+  auto s = std::make_shared<script>(script{name, source, *types, now, 0});
+  bool created = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto ok = check_activation(*s); !ok)
+      return ok.err(); // a refused script is never stored
+    created = scripts_.find(name) == scripts_.end();
   }
+  persistence::stored_object o{std::string{script_kind}, name, source, types_meta(*types), now};
+  if (auto ok = db_.put_object(o); !ok)
+    return ok.err();
+  std::lock_guard<std::mutex> guard{mtx_};
+  s->version = next_version_++;
+  if (auto ok = activate(s); !ok)
+    return ok.err(); // cannot happen: writers are serialised and it was checked
   return std::make_pair(*s, created);
 }
 
 result<bool> script_catalog::remove(const std::string& name) {
-  std::lock_guard<std::mutex> guard{mtx_};
+  std::lock_guard<std::mutex> writing{write_mtx_};
   auto gone = db_.delete_object(script_kind, name);
   if (!gone)
     return gone;
+  std::lock_guard<std::mutex> guard{mtx_};
   if (auto i = scripts_.find(name); i != scripts_.end()) {
     for (const auto& type : i->second->task_types)
       types_.erase(type);

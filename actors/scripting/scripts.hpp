@@ -59,13 +59,17 @@ public:
   bool has_source(std::string_view name) const override;
 
 private:
-  /// Makes `s` active (under the lock): its types replace those of its previous version.
+  /// Whether `s` could be made active: no built-in type, no type of another script.
+  /// Under mtx_.
+  result<unit_t> check_activation(const script& s) const;
+  /// Makes `s` active (under mtx_): its types replace those of its previous version.
   result<unit_t> activate(std::shared_ptr<const script> s);
 
   persistence::store& db_;
   const executor_registry& builtins_;
   sandbox_limits limits_;
-  mutable std::mutex mtx_;
+  std::mutex write_mtx_;   ///< put and remove, one at a time (store I/O happens under it)
+  mutable std::mutex mtx_; ///< the maps below (never held during store I/O)
   uint64_t next_version_ = 1;
   std::map<std::string, std::shared_ptr<const script>, std::less<>> scripts_;
   std::map<std::string, std::shared_ptr<const executor>, std::less<>> types_;

@@ -90,6 +90,12 @@ TEST_F(Scripting, ASyntaxErrorIsRefusedWithItsLine) {
   EXPECT_EQ(post_script("nothing", "local x = 1").status, 422) << "a script must add a type";
   EXPECT_EQ(post_script("shadow", "hive.task_type('echo', function() return 1 end)").status, 422)
     << "built-in types cannot be redefined";
+  ASSERT_EQ(post_script("first", "hive.task_type('shared.type', function() return 1 end)").status,
+            201);
+  auto clash = post_script("second", "hive.task_type('shared.type', function() return 2 end)");
+  EXPECT_EQ(clash.status, 409) << "a type belongs to one script";
+  EXPECT_NE(str(parse_json(clash.body)["error"], "message").find("script 'first'"),
+            std::string::npos);
 }
 
 TEST_F(Scripting, NewVersionsServeNewTasksAndScriptsSurviveARestart) {
