@@ -210,19 +210,21 @@ learned_scorer::task_view& learned_scorer::view(const task_record& task) const {
     words_in_flight_.erase(known);
     return view_;
   }
+  std::string text;
   if (!task.description.empty()) {
-    view_.words = inference::hashed_bag_of_words(task.description, text_slots);
-  } else {
-    std::string text;
-    if (task.payload_json.find("\"text\"") != std::string::npos) {
-      rapidjson::Document doc;
-      doc.Parse(task.payload_json.c_str(), task.payload_json.size());
-      if (!doc.HasParseError() && doc.IsObject())
-        if (auto it = doc.FindMember("text"); it != doc.MemberEnd() && it->value.IsString())
-          text.assign(it->value.GetString(), it->value.GetStringLength());
-    }
-    view_.words = inference::hashed_bag_of_words(text, text_slots);
+    text = task.description;
+  } else if (task.payload_json.find("\"text\"") != std::string::npos) {
+    rapidjson::Document doc;
+    doc.Parse(task.payload_json.c_str(), task.payload_json.size());
+    if (!doc.HasParseError() && doc.IsObject())
+      if (auto it = doc.FindMember("text"); it != doc.MemberEnd() && it->value.IsString())
+        text.assign(it->value.GetString(), it->value.GetStringLength());
   }
+  if (text.empty()) {
+    view_.words.assign(text_slots, 0.0f); // cheap to make again: nothing to keep
+    return view_;
+  }
+  view_.words = inference::hashed_bag_of_words(text, text_slots);
   // Kept for the task's outcome (observe), unless too many tasks are in flight.
   // (Tasks that never report an outcome leave theirs behind: past the bound, start afresh.)
   if (words_in_flight_.size() >= max_words_in_flight)
