@@ -25,6 +25,7 @@ struct paused_run {
   std::string task_id;
   std::string agent_id;
   std::unique_ptr<resumable_run> run;
+  bool lent = false; ///< its slot was given back at its first wait
 };
 
 struct agent_actor_state {
@@ -72,6 +73,11 @@ void drive(agent_actor* self, uint64_t ticket, run_step step) {
   auto& ctx = *self->state.ctx;
   auto scheduler = caf::actor_cast<caf::actor>(self->state.scheduler);
   auto& req = step.request;
+  // Waiting for other tasks does not hold the agent's slot (emit does not wait).
+  if (!i->second.lent && req.what != run_request::kind::emit && scheduler) {
+    i->second.lent = true;
+    self->send(scheduler, lend_slot_msg{i->second.agent_id, i->second.task_id});
+  }
   switch (req.what) {
     case run_request::kind::submit: {
       if (!scheduler)
@@ -128,7 +134,7 @@ void drive(agent_actor* self, uint64_t ticket, run_step step) {
     case run_request::kind::save_state: {
       // Store I/O on the read pool, never on this thread.
       auto* db = ctx.db;
-      auto agent = i->second.agent_id;
+      auto agent = i->second.agent_id + "/" + req.scope; // per agent and script
       bool save = req.what == run_request::kind::save_state;
       auto body = std::move(req.state_json);
       auto now = ctx.now();

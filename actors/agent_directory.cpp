@@ -88,9 +88,18 @@ void agent_directory::reserve(agent_entry& entry, timestamp_ms now) {
   update_availability(entry);
 }
 
-void agent_directory::release(agent_entry& entry, bool success, double latency_ms, bool counted,
-                              timestamp_ms now) {
+void agent_directory::lend_slot(agent_entry& entry, timestamp_ms now) {
   if (entry.load > 0)
+    --entry.load;
+  if (entry.load == 0 && entry.record.state == agent_state::working)
+    entry.record.state = agent_state::idle;
+  entry.record.updated_at = now;
+  update_availability(entry);
+}
+
+void agent_directory::release(agent_entry& entry, bool success, double latency_ms, bool counted,
+                              timestamp_ms now, bool frees_slot) {
+  if (frees_slot && entry.load > 0)
     --entry.load;
   auto& rec = entry.record;
   if (counted) {

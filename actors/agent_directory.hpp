@@ -65,8 +65,11 @@ public:
 
   /// A task was assigned to / finished on the agent. `release` updates the counters.
   void reserve(agent_entry& entry, timestamp_ms now);
+  /// `frees_slot` false: the task gave its slot back earlier (lend_slot).
   void release(agent_entry& entry, bool success, double latency_ms, bool counted,
-               timestamp_ms now);
+               timestamp_ms now, bool frees_slot = true);
+  /// A paused script gives its slot back: the agent may take other work meanwhile.
+  void lend_slot(agent_entry& entry, timestamp_ms now);
 
   /// Picks the best-scoring agent among at most `sample_limit` eligible ones (those with every
   /// required capability and free capacity), starting the scan at a rotating offset so equal

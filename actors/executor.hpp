@@ -65,6 +65,7 @@ struct run_request {
   std::vector<task_record> specs; ///< submit_all
   std::string task_id;
   std::string state_json;
+  std::string scope; ///< load/save_state: whose state (the script's name; state is per agent and script)
 };
 
 /// One step of a resumable run: finished with `result`, or paused on `request`.

@@ -116,6 +116,11 @@ struct watch_task_msg {
   std::string task_id;
   callback<task_record> reply;
 };
+/// A resumable run paused for the first time: its agent's slot is free for other work.
+struct lend_slot_msg {
+  std::string agent_id;
+  std::string task_id;
+};
 /// The answer to a resumable run's request, back on its agent (see executor.hpp).
 struct resume_msg {
   uint64_t ticket;
@@ -175,3 +180,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::task_cancel_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::dep_status_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::watch_task_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::resume_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::lend_slot_msg)

@@ -119,10 +119,13 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
     },
     [=](release_msg& msg) {
       auto& s = self->state;
+      bool frees_slot = true;
       if (auto i = s.live.find(msg.task_id); i != s.live.end()) {
         if (i->second.assigned_agent != msg.agent_id)
           return; // already released (the task finished first)
         i->second.assigned_agent.clear();
+        frees_slot = !i->second.slot_lent;
+        i->second.slot_lent = false;
         if (i->second.status == task_status::running)
           set_status(s, i->second, task_status::queued);
         // The routing model learns from every attempt that says something about the agent.
@@ -133,7 +136,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
             learn_proficiency(agent->record, *i->second.task, msg.success);
           }
       }
-      release_agent(s, msg.agent_id, msg.success, msg.latency_ms, msg.counted);
+      release_agent(s, msg.agent_id, frees_slot, msg.success, msg.latency_ms, msg.counted);
       if (msg.lost_agent) {
         // The agent's actor died under the task; until its down message arrives and it is
         // restarted, give it no work (the task would only meet the dead actor again).
@@ -180,6 +183,19 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
     },
     [=](cancel_msg& msg) { on_cancel(self, msg); },
     [=](watch_task_msg& msg) { on_watch_task(self, msg); },
+    [=](lend_slot_msg& msg) {
+      // A script paused for other tasks: its agent may take more work meanwhile (else a
+      // script awaiting a sub-task on its own single-slot agent would wait forever).
+      auto& s = self->state;
+      auto i = s.live.find(msg.task_id);
+      if (i == s.live.end() || i->second.assigned_agent != msg.agent_id || i->second.slot_lent)
+        return;
+      if (auto* agent = s.agents.find(msg.agent_id)) {
+        i->second.slot_lent = true;
+        s.agents.lend_slot(*agent, s.ctx->now());
+        dispatch(self);
+      }
+    },
     [=](retry_msg& msg) { on_retry(self, msg); },
     [=](agent_create_msg& msg) { ++self->state.activity; on_agent_create(self, msg); },
     [=](agent_get_msg& msg) {

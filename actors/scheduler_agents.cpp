@@ -15,13 +15,13 @@ void spawn_agent(scheduler_actor* self, agent_entry& entry) {
     self->state.agents.set_suspended(entry, false);
 }
 
-void release_agent(scheduler_state& st, const std::string& agent_id, bool success,
+void release_agent(scheduler_state& st, const std::string& agent_id, bool frees_slot, bool success,
                    double latency_ms, bool counted) {
   if (st.running > 0)
     --st.running;
   if (auto* agent = st.agents.find(agent_id)) {
     auto before = agent->record.state;
-    st.agents.release(*agent, success, latency_ms, counted, st.ctx->now());
+    st.agents.release(*agent, success, latency_ms, counted, st.ctx->now(), frees_slot);
     if (agent->record.state != before)
       st.ctx->publish(event_type::agent_updated, agent->record);
     st.dirty_agents.insert(agent_id);

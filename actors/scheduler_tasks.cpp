@@ -242,7 +242,7 @@ void retire(scheduler_actor* self, const std::string& task_id, task_status statu
     return;
   auto& lt = i->second;
   if (!lt.assigned_agent.empty())
-    release_agent(st, lt.assigned_agent, false, 0, false);
+    release_agent(st, lt.assigned_agent, !lt.slot_lent, false, 0, false);
   if (lt.in_ready)
     st.ready.remove_if(lt.cls, [&](const ready_entry& e) { return e.task->id == task_id; });
   if (lt.in_backlog)

@@ -191,6 +191,9 @@ void server::stop() {
   s.core.reset();
   s.sys.reset(); // waits for the remaining actors
   runtime::log_debug("server", "actor system stopped");
+#if HIVE_ENABLE_LUA
+  s.script_dir.reset(); // its thread writes through the catalog to the store
+#endif
   s.db.reset();
   runtime::log_debug("server", "store closed");
 }

@@ -30,6 +30,7 @@ struct live_task {
   bool in_ready = false;      ///< waiting in the dispatch queue
   bool in_backlog = false;    ///< pending on dependencies, waiting for an actor slot
   std::string assigned_agent; ///< assigned and not yet released
+  bool slot_lent = false;     ///< its paused script gave the agent's slot back (lend_slot_msg)
   std::vector<caf::response_promise> dep_waiters;
   std::vector<callback<task_record>> watchers; ///< watch_task_msg: told the final record
 };
@@ -96,7 +97,7 @@ void on_watch_task(scheduler_actor* self, watch_task_msg& msg);
 // -- scheduler_agents.cpp: the directory and the supervision of agent actors ----------
 
 void spawn_agent(scheduler_actor* self, agent_entry& entry);
-void release_agent(scheduler_state& st, const std::string& agent_id, bool success,
+void release_agent(scheduler_state& st, const std::string& agent_id, bool frees_slot, bool success,
                    double latency_ms, bool counted);
 void flush_agents(scheduler_state& st);
 void on_agent_create(scheduler_actor* self, agent_create_msg& msg);

@@ -60,6 +60,9 @@ void sandbox::count_hook(lua_State* L, lua_Debug*) {
   auto* self = owner(L);
   if (self->steps_left_ < static_cast<uint64_t>(hook_every)) {
     self->stop_reason_ = "instruction budget exceeded";
+    // From now on every instruction errors, so a pcall around the loop cannot swallow the
+    // stop: the first instruction outside it raises again. (call/resume set the count back.)
+    lua_sethook(L, &sandbox::count_hook, LUA_MASKCOUNT, 1);
     // Lua's formats lack %llu; a plain array (no destructor) survives the longjmp.
     char msg[96];
     std::snprintf(msg, sizeof msg, "instruction budget of %llu exceeded",
@@ -70,6 +73,7 @@ void sandbox::count_hook(lua_State* L, lua_Debug*) {
   self->steps_left_ -= hook_every;
   if (std::chrono::steady_clock::now() > self->deadline_) {
     self->steps_left_ = 0; // every later hook stops too, even under pcall
+    lua_sethook(L, &sandbox::count_hook, LUA_MASKCOUNT, 1);
     self->stop_reason_ = "time limit exceeded";
     luaL_error(L, "the task's time limit was exceeded");
   }
@@ -145,6 +149,7 @@ result<unit_t> sandbox::call(int nargs, std::chrono::steady_clock::time_point de
   steps_left_ = limits_.max_instructions;
   deadline_ = deadline;
   stop_reason_ = nullptr;
+  lua_sethook(L_, &sandbox::count_hook, LUA_MASKCOUNT, hook_every);
   int rc = lua_pcall(L_, nargs, 1, base);
   lua_remove(L_, base); // the handler
   if (rc == LUA_OK)
@@ -162,12 +167,14 @@ result<unit_t> sandbox::call(int nargs, std::chrono::steady_clock::time_point de
 }
 
 int sandbox::resume(lua_State* co, int nargs, std::chrono::steady_clock::time_point deadline,
-                    int& nresults, std::string& error_out) {
-  steps_left_ = limits_.max_instructions;
+                    uint64_t& steps_left, int& nresults, std::string& error_out) {
+  steps_left_ = steps_left;
   deadline_ = deadline;
   stop_reason_ = nullptr;
   nresults = 0;
+  lua_sethook(co, &sandbox::count_hook, LUA_MASKCOUNT, hook_every);
   int rc = lua_resume(co, L_, nargs, &nresults);
+  steps_left = steps_left_;
   if (rc == LUA_OK || rc == LUA_YIELD)
     return rc;
   if (rc == LUA_ERRMEM) {

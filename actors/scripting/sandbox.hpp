@@ -50,8 +50,10 @@ public:
   /// the instruction budget and `deadline`. Returns LUA_OK (finished; its results on `co`),
   /// LUA_YIELD (paused; the yielded values on `co`), or an error status with the message and
   /// a traceback in `error_out`. `nresults` is set to the number of values.
+  /// `steps_left` is the run's instruction budget, carried across its resumes.
   int resume(lua_State* co, int nargs, std::chrono::steady_clock::time_point deadline,
-             int& nresults, std::string& error_out);
+             uint64_t& steps_left, int& nresults, std::string& error_out);
+  uint64_t max_instructions() const noexcept { return limits_.max_instructions; }
 
   size_t memory_used() const noexcept { return used_; }
 

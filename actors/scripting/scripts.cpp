@@ -209,12 +209,20 @@ result<unit_t> push_task(lua_State* L, const task_record& task) {
 
 /// A Lua state per script version on one agent (kept in the agent actor's agent_local).
 struct lua_host {
-  std::map<std::pair<std::string, uint64_t>, std::unique_ptr<sandbox>> sandboxes;
+  /// Shared with the runs using them: a state dropped here lives on until its paused runs end.
+  std::map<std::pair<std::string, uint64_t>, std::shared_ptr<sandbox>> sandboxes;
 };
+
+/// Pushes t[key] without metamethods (a script's table may have hostile ones, and this runs
+/// outside any protected call).
+void raw_field(lua_State* L, int t, const char* key) {
+  lua_pushstring(L, key);
+  lua_rawget(L, t);
+}
 
 /// Reads the number at `index` of table `opts` into `out`, if present.
 void opt_number(lua_State* L, int opts, const char* key, double& out, bool& present) {
-  lua_getfield(L, opts, key);
+  raw_field(L, opts, key);
   present = lua_isnumber(L, -1) != 0;
   if (present)
     out = lua_tonumber(L, -1);
@@ -224,12 +232,13 @@ void opt_number(lua_State* L, int opts, const char* key, double& out, bool& pres
 /// One task of a script-defined type: the handler as a coroutine of the agent's Lua state.
 class lua_run final : public resumable_run {
 public:
-  lua_run(std::shared_ptr<lua_host> host, sandbox* box, std::string where, std::string type,
-          task_record task, execution_context on)
-    : host_(std::move(host)), box_(box), where_(std::move(where)), type_(std::move(type)),
+  lua_run(std::shared_ptr<sandbox> box, std::string where, std::string type, task_record task,
+          execution_context on)
+    : box_(std::move(box)), where_(std::move(where)), type_(std::move(type)),
       task_(std::move(task)), on_(std::move(on)) {
     auto limit = std::chrono::milliseconds{task_.timeout_ms > 0 ? task_.timeout_ms : 3'600'000};
     deadline_ = std::chrono::steady_clock::now() + limit;
+    steps_left_ = box_->max_instructions(); // for the whole run, across its pauses
   }
 
   ~lua_run() override {
@@ -244,8 +253,13 @@ public:
     lua_getfield(co_, LUA_REGISTRYINDEX, types_key);
     lua_getfield(co_, -1, type_.c_str());
     lua_remove(co_, -2);
-    if (auto ok = push_task(co_, task_); !ok)
-      return failed("payload: " + ok.err().message);
+    if (!push_protected([this](lua_State* L) {
+          if (!push_task(L, task_))
+            lua_pushnil(L);
+        }))
+      return failed("the task's payload does not fit in the script's memory");
+    if (lua_isnil(co_, -1))
+      return failed("payload: not valid JSON");
     // ctx = make_ctx(agent_id, script, metadata, log)
     lua_getfield(co_, LUA_REGISTRYINDEX, make_ctx_key);
     lua_pushlstring(co_, on_.agent_id.data(), on_.agent_id.size());
@@ -272,25 +286,28 @@ public:
         lua_pushlstring(co_, t.id.data(), t.id.size());
         return step(1);
       case run_request::kind::await_task:
-        lua_createtable(co_, 0, 4);
-        lua_pushlstring(co_, t.id.data(), t.id.size());
-        lua_setfield(co_, -2, "id");
-        lua_pushstring(co_, std::string{to_string(t.status)}.c_str());
-        lua_setfield(co_, -2, "status");
-        if (!t.result_json.empty() && push_json(co_, t.result_json))
-          lua_setfield(co_, -2, "result");
-        if (!t.error.empty()) {
-          lua_pushlstring(co_, t.error.data(), t.error.size());
-          lua_setfield(co_, -2, "error");
-        }
+        if (!push_protected([&t](lua_State* L) {
+              lua_createtable(L, 0, 4);
+              lua_pushlstring(L, t.id.data(), t.id.size());
+              lua_setfield(L, -2, "id");
+              lua_pushstring(L, std::string{to_string(t.status)}.c_str());
+              lua_setfield(L, -2, "status");
+              if (!t.result_json.empty() && push_json(L, t.result_json))
+                lua_setfield(L, -2, "result");
+              if (!t.error.empty()) {
+                lua_pushlstring(L, t.error.data(), t.error.size());
+                lua_setfield(L, -2, "error");
+              }
+            }))
+          return failed("ctx.await: the task's result does not fit in the script's memory");
         return step(1);
       case run_request::kind::submit_all:
-        if (!push_json(co_, t.result_json))
-          lua_newtable(co_);
-        return step(1);
       case run_request::kind::load_state:
-        if (!push_json(co_, t.result_json.empty() ? "{}" : t.result_json))
-          lua_newtable(co_);
+        if (!push_protected([&t](lua_State* L) {
+              if (!push_json(L, t.result_json.empty() ? "{}" : t.result_json))
+                lua_newtable(L);
+            }))
+          return failed("the answer does not fit in the script's memory");
         return step(1);
       case run_request::kind::save_state:
         lua_pushboolean(co_, 1);
@@ -304,6 +321,29 @@ public:
 private:
   const std::string& script_name() const { return where_; }
 
+  /// Runs `fill`, which pushes one value on the main state, under lua_pcall, and moves that
+  /// value to the coroutine: a memory error while building it fails the run instead of
+  /// reaching Lua's panic handler. (C++ objects inside `fill` leak if it is unwound.)
+  template <class Fill>
+  bool push_protected(Fill fill) {
+    lua_State* L = box_->state();
+    lua_pushcfunction(L, [](lua_State* S) -> int {
+      (*static_cast<Fill*>(lua_touserdata(S, 1)))(S);
+      return 1;
+    });
+    lua_pushlightuserdata(L, &fill);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+      lua_pop(L, 1);
+      return false;
+    }
+    if (!lua_checkstack(co_, 2)) {
+      lua_pop(L, 1);
+      return false;
+    }
+    lua_xmove(L, co_, 1);
+    return true;
+  }
+
   run_step failed(std::string why) {
     run_step s;
     s.done = true;
@@ -315,7 +355,7 @@ private:
 
   /// A sub-task from (type, payload, opts) at those stack slots of the coroutine.
   result<unit_t> read_spec(int type_at, int payload_at, int opts, task_record& spec) {
-    if (!lua_isstring(co_, type_at))
+    if (lua_type(co_, type_at) != LUA_TSTRING)
       return make_error(errc::invalid_field, "the task type must be a string");
     spec.type = lua_tostring(co_, type_at);
     if (lua_isnil(co_, payload_at)) {
@@ -335,12 +375,14 @@ private:
       opt_number(co_, opts, "max_retries", x, present);
       if (present)
         spec.max_retries = static_cast<uint32_t>(std::clamp(x, 0.0, 100.0));
-      lua_getfield(co_, opts, "description");
-      if (lua_isstring(co_, -1))
+      raw_field(co_, opts, "description");
+      if (lua_type(co_, -1) == LUA_TSTRING)
         spec.description = lua_tostring(co_, -1);
       lua_pop(co_, 1);
     }
     spec.priority = task_.priority;
+    // The same sub-task on a retry of this task: replayed, not created twice.
+    spec.idempotency_key = task_.id + "/" + std::to_string(++sequence_);
     return unit;
   }
 
@@ -348,7 +390,7 @@ private:
   run_step step(int nargs) {
     int nres = 0;
     std::string err;
-    int rc = box_->resume(co_, nargs, deadline_, nres, err);
+    int rc = box_->resume(co_, nargs, deadline_, steps_left_, nres, err);
     if (rc == LUA_OK) {
       run_step s;
       s.done = true;
@@ -364,7 +406,8 @@ private:
     // Yielded: ("hive.submit", type, payload, opts), ("hive.await", id),
     // ("hive.load_state") or ("hive.save_state", table).
     int base = lua_gettop(co_) - nres + 1;
-    const char* tag = nres > 0 ? lua_tostring(co_, base) : nullptr;
+    const char* tag = nres > 0 && lua_type(co_, base) == LUA_TSTRING ? lua_tostring(co_, base)
+                                                                      : nullptr;
     std::string what = tag != nullptr ? tag : "";
     run_step s;
     if (what == "hive.submit" && nres >= 4) {
@@ -372,20 +415,25 @@ private:
       auto ok = read_spec(base + 1, base + 2, base + 3, s.request.spec);
       if (!ok)
         return failed("ctx.submit: " + ok.err().message);
+      if (++submitted_ > max_submits)
+        return failed("more than " + std::to_string(max_submits) + " sub-tasks in one run");
     } else if (what == "hive.submit_all" && nres >= 2 && lua_istable(co_, base + 1)) {
       s.request.what = run_request::kind::submit_all;
       int list = base + 1;
       auto n = static_cast<lua_Integer>(lua_rawlen(co_, list));
       if (n < 1 || n > 10'000)
         return failed("ctx.submit_all: give 1 to 10000 tasks");
+      submitted_ += static_cast<size_t>(n);
+      if (submitted_ > max_submits)
+        return failed("more than " + std::to_string(max_submits) + " sub-tasks in one run");
       for (lua_Integer i = 1; i <= n; ++i) {
         lua_rawgeti(co_, list, i);
         int item = lua_gettop(co_);
         if (!lua_istable(co_, item))
           return failed("ctx.submit_all: item " + std::to_string(i) + " is not a table");
-        lua_getfield(co_, item, "type");
-        lua_getfield(co_, item, "payload");
-        lua_getfield(co_, item, "opts");
+        raw_field(co_, item, "type");
+        raw_field(co_, item, "payload");
+        raw_field(co_, item, "opts");
         task_record spec;
         auto ok = read_spec(item + 1, item + 2, item + 3, spec);
         lua_settop(co_, item - 1);
@@ -393,10 +441,12 @@ private:
           return failed("ctx.submit_all: item " + std::to_string(i) + ": " + ok.err().message);
         s.request.specs.push_back(std::move(spec));
       }
-    } else if (what == "hive.await" && nres >= 2 && lua_isstring(co_, base + 1)) {
+    } else if (what == "hive.await" && nres >= 2 && lua_type(co_, base + 1) == LUA_TSTRING) {
       s.request.what = run_request::kind::await_task;
       s.request.task_id = lua_tostring(co_, base + 1);
-    } else if (what == "hive.emit" && nres >= 3) {
+    } else if (what == "hive.emit" && nres >= 3 && lua_type(co_, base + 1) == LUA_TSTRING) {
+      if (++emitted_ > max_emits)
+        return failed("more than " + std::to_string(max_emits) + " events in one run");
       s.request.what = run_request::kind::emit;
       s.request.spec.type = lua_tostring(co_, base + 1);
       auto data = to_json(co_, base + 2);
@@ -405,8 +455,10 @@ private:
       s.request.spec.payload_json = *data;
     } else if (what == "hive.load_state") {
       s.request.what = run_request::kind::load_state;
+      s.request.scope = script_name();
     } else if (what == "hive.save_state" && nres >= 2) {
       s.request.what = run_request::kind::save_state;
+      s.request.scope = script_name();
       auto json = to_json(co_, base + 1);
       if (!json)
         return failed("ctx.state: " + json.err().message);
@@ -419,8 +471,13 @@ private:
     return s;
   }
 
-  std::shared_ptr<lua_host> host_; ///< keeps box_ alive
-  sandbox* box_;
+  static constexpr size_t max_submits = 100'000;
+  static constexpr size_t max_emits = 10'000;
+  std::shared_ptr<sandbox> box_; ///< shared with the agent's host, outlives this run
+  uint64_t steps_left_ = 0;
+  size_t submitted_ = 0;
+  size_t emitted_ = 0;
+  uint64_t sequence_ = 0; ///< numbers this run's sub-tasks (their idempotency keys)
   std::string where_; ///< the script's name
   std::string type_;
   task_record task_;
@@ -457,7 +514,7 @@ public:
     // A state past half its memory is replaced (between tasks, when none of its coroutines
     // can be paused: only states without paused runs are dropped, see use_count).
     if (i != host->sandboxes.end() && i->second->memory_used() > limits_.max_memory_bytes / 2
-        && host.use_count() <= 2) {
+        && i->second.use_count() == 1) {
       host->sandboxes.erase(i);
       i = host->sandboxes.end();
     }
@@ -467,9 +524,9 @@ public:
       auto box = prepared_sandbox(limits_);
       if (!box || !(*box)->run_chunk(script_->name, script_->source))
         return nullptr;
-      i = host->sandboxes.emplace(key, std::move(*box)).first;
+      i = host->sandboxes.emplace(key, std::shared_ptr<sandbox>{std::move(*box)}).first;
     }
-    return std::make_unique<lua_run>(host, i->second.get(), script_->name, type_, task, on);
+    return std::make_unique<lua_run>(i->second, script_->name, type_, task, on);
   }
 
 private:

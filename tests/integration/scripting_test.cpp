@@ -124,7 +124,7 @@ TEST_F(Scripting, TheSandboxRefusesEscapesAndTheAgentKeepsServing) {
   const std::string probe = R"(
 hive.task_type("probe", function(task, ctx)
   local f = load(task.payload.code)
-  return { value = f() }
+  return { value = f(ctx) }
 end)
 )";
   ASSERT_EQ(post_script("probe", probe).status, 201);
@@ -144,6 +144,15 @@ end)
   fails("while true do end", "instruction budget");
   fails("local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1024) .. i end", "memory limit");
   fails("error('custom failure')", "custom failure");
+  // A pcall around an endless loop does not swallow the stop.
+  fails("while true do pcall(function() while true do end end) end", "instruction budget");
+  // Yields that are not ctx requests fail the task (and nothing else).
+  fails("coroutine.yield('hive.emit', {}, {})", "yielded outside");
+  fails("coroutine.yield(42)", "yielded outside");
+  // Hostile metatables on what the host reads are not consulted.
+  auto hostile = run("probe", R"({"code":"local ctx = ... local o = setmetatable({}, {__index = function() error('boom') end}) local id = assert(ctx.submit('echo', {}, o)) return ctx.await(id).status"})");
+  EXPECT_EQ(str(hostile, "status"), "completed") << str(hostile, "error");
+  EXPECT_EQ(str(hostile["result"], "value"), "completed");
   // The error carries a Lua traceback.
   auto traced = run("probe", R"j({"code":"error('deep')"})j");
   EXPECT_NE(str(traced, "error").find("stack traceback"), std::string::npos);
@@ -202,7 +211,9 @@ TEST_F(Scripting, TheTextPipelineExampleAnalysesPartsInParallelAndMerges) {
 
 TEST_F(Scripting, TheMapReduceExampleFansOutAndIn) {
   start();
-  create_agent(R"({"name":"lua-runner","max_concurrency":16})");
+  // One agent with one slot: the parent gives its slot back while it waits, so its own
+  // agent runs the map tasks.
+  create_agent(R"({"name":"lua-runner","max_concurrency":1})");
   ASSERT_EQ(post_script("map_reduce", example("map_reduce.lua")).status, 201);
   std::string text;
   for (int i = 0; i < 40; ++i)
