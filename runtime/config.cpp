@@ -286,7 +286,7 @@ const std::vector<setting_row>& table() {
       "memory one Lua state may allocate; a script beyond it fails its task"},
      uint_setting(1, 65'536, [](config& c, uint64_t v) { c.scripting.max_memory_mb = v; })},
     {{"scripting", "max_instructions", "100000000",
-      "Lua instructions one handler call may run; beyond it the task fails"},
+      "Lua instructions one task's handler may run (across its pauses); beyond it the task fails"},
      uint_setting(1'000, 1'000'000'000'000,
                   [](config& c, uint64_t v) { c.scripting.max_instructions = v; })},
     {{"scripting", "dir", "",

@@ -190,8 +190,10 @@ int sandbox::resume(lua_State* co, int nargs, std::chrono::steady_clock::time_po
   return rc;
 }
 
-std::string tidy_lua_error(std::string_view text, int& line) {
+std::string tidy_lua_error(std::string_view full, int& line) {
   line = 0;
+  // Only the message's first line carries its position; a traceback may follow.
+  auto text = full.substr(0, full.find('\n'));
   // "name:12: message" (chunk names start with '=') or "[string \"...\"]:12: message".
   auto colon = text.find(':');
   while (colon != std::string_view::npos) {
@@ -206,11 +208,12 @@ std::string tidy_lua_error(std::string_view text, int& line) {
       auto rest = text.substr(i + 1);
       while (!rest.empty() && rest.front() == ' ')
         rest.remove_prefix(1);
-      return "line " + std::to_string(line) + ": " + std::string{rest};
+      return "line " + std::to_string(line) + ": " + std::string{rest}
+             + std::string{full.substr(text.size())};
     }
     colon = text.find(':', colon + 1);
   }
-  return std::string{text};
+  return std::string{full};
 }
 
 } // namespace hive::actors::scripting

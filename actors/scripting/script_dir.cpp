@@ -30,10 +30,13 @@ size_t script_directory::scan() {
   std::error_code ec;
   fs::directory_iterator it{dir_, ec};
   if (ec) {
-    runtime::log_warn("script", "cannot read scripting.dir '" + dir_.string() + "': "
-                                  + ec.message());
+    if (!unreadable_) // once, not at every check
+      runtime::log_warn("script", "cannot read scripting.dir '" + dir_.string() + "': "
+                                    + ec.message());
+    unreadable_ = true;
     return 0;
   }
+  unreadable_ = false;
   for (const auto& entry : it) {
     if (entry.path().extension() != ".lua" || !entry.is_regular_file(ec))
       continue;

@@ -38,6 +38,7 @@ private:
   std::filesystem::path dir_;
   script_catalog& catalog_;
   std::map<std::string, seen_file> seen_; ///< by script name; touched by scan() only
+  bool unreadable_ = false;               ///< the last scan could not read the directory
 
   std::mutex mtx_;
   std::condition_variable wake_;

@@ -88,6 +88,10 @@ TEST_F(Scripting, ASyntaxErrorIsRefusedWithItsLine) {
   EXPECT_EQ(str(err, "message").rfind("line 3: ", 0), 0u) << str(err, "message");
   EXPECT_EQ(get("/api/scripts/broken").status, 404) << "nothing is stored";
   EXPECT_EQ(post_script("nothing", "local x = 1").status, 422) << "a script must add a type";
+  auto spin = post_script("spin", "local n = 0\nwhile true do n = n + 1 end");
+  EXPECT_EQ(spin.status, 422);
+  EXPECT_NE(str(parse_json(spin.body)["error"], "message").find("instruction budget"),
+            std::string::npos) << spin.body;
   EXPECT_EQ(post_script("shadow", "hive.task_type('echo', function() return 1 end)").status, 422)
     << "built-in types cannot be redefined";
   ASSERT_EQ(post_script("first", "hive.task_type('shared.type', function() return 1 end)").status,
@@ -254,7 +258,8 @@ TEST_F(Scripting, ScriptsEmitEventsToWebSocketClientsAndAnalyseText) {
   create_agent(R"({"name":"lua-runner"})");
   ws_client watcher{"127.0.0.1", srv->port()};
   ASSERT_TRUE(watcher.ok());
-  ASSERT_TRUE(watcher.send(R"({"action":"subscribe","data":{"event_types":["script_event"]}})"));
+  ASSERT_TRUE(watcher.send(
+    R"({"action":"subscribe","data":{"event_types":["task_started","script_event"]}})"));
   const std::string source = R"(
 hive.task_type("mood", function(task, ctx)
   local a = hive.analyze(task.payload.text)
@@ -266,6 +271,7 @@ end)
   auto done = run("mood", R"({"text":"What a wonderful, delightful day."})");
   ASSERT_EQ(str(done, "status"), "completed") << str(done, "error");
   EXPECT_EQ(str(done["result"], "label"), "positive");
+  ASSERT_TRUE(read_until(watcher, "task_started")) << "the other type subscribed to";
   auto ev = read_until(watcher, "script_event");
   ASSERT_TRUE(ev) << "no script_event on the WebSocket";
   const auto& data = (*ev)["data"];
