@@ -338,5 +338,37 @@ TEST_F(Scripting, AScriptAgentTakesOnlyItsScriptsTaskTypes) {
   EXPECT_EQ(str(echoed, "agent_id"), worker);
 }
 
+TEST_F(Scripting, ARunningTaskFinishesOnItsVersionWhileNewTasksGetTheNewOne) {
+  start();
+  create_agent(R"({"name":"lua-runner","max_concurrency":4})");
+  auto version = [](int v) {
+    auto n = std::to_string(v);
+    return R"(hive.task_type("slow", function(task, ctx)
+  ctx.run("sleep", { ms = 1500 })
+  return { version = )" + n + R"( }
+end)
+hive.task_type("quick", function() return { version = )" + n + R"( } end))";
+  };
+  ASSERT_EQ(post_script("slow", version(1)).status, 201);
+  auto first = submit(R"({"type":"slow","payload":{}})");
+  // Wait until it is paused on its sub-task, then replace the script several times (more
+  // versions than an agent keeps states for).
+  ASSERT_TRUE(wait_until("/api/tasks?type=sleep", [](const rapidjson::Document& d) {
+    return d.IsArray() && d.Size() == 1;
+  }));
+  for (int v = 2; v <= 10; ++v) {
+    ASSERT_EQ(post_script("slow", version(v)).status, 200);
+    // Each version runs a task on the same agent, which makes a state for it; past 8 the
+    // agent drops the states of older versions, the paused one's included.
+    EXPECT_EQ(run("quick", "{}")["result"]["version"].GetInt(), v);
+  }
+  auto old = wait_terminal(first);
+  ASSERT_EQ(str(old, "status"), "completed") << str(old, "error");
+  EXPECT_EQ(old["result"]["version"].GetInt(), 1) << "it finished on the version it started on";
+  auto fresh = run("quick", "{}");
+  ASSERT_EQ(str(fresh, "status"), "completed") << str(fresh, "error");
+  EXPECT_EQ(fresh["result"]["version"].GetInt(), 10);
+}
+
 } // namespace
 } // namespace hive::test
