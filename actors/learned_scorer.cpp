@@ -576,6 +576,16 @@ void learned_scorer::observe(const task_record& task, const agent_record& agent,
   });
 }
 
+void learned_scorer::on_stop() {
+  if (opts_.store == nullptr || unsaved_ == 0)
+    return;
+  auto n = std::min(unsaved_, experience_.size());
+  std::vector<experience_row> fresh(experience_.end() - static_cast<std::ptrdiff_t>(n),
+                                    experience_.end());
+  save_experience(*opts_.store, outcomes_, fresh, opts_.experience_max);
+  unsaved_ = 0;
+}
+
 uint64_t learned_scorer::trainings() const {
   std::lock_guard<std::mutex> guard{handover_->mtx};
   return handover_->trainings;

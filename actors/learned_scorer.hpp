@@ -92,6 +92,8 @@ public:
                    double* out) const override;
   void observe(const task_record& task, const agent_record& agent, bool success,
                double latency_ms) override;
+  /// Stores the outcomes since the last training run (at shutdown).
+  void on_stop() override;
 
   /// The network's inputs for a pair (exposed for tests and the evaluation bench).
   std::vector<float> features(const task_record& task, const agent_record& agent,

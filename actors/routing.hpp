@@ -32,6 +32,9 @@ public:
   /// released; not for cancellations). Scorers that learn override it.
   virtual void observe(const task_record& task, const agent_record& agent, bool success,
                        double latency_ms) {}
+  /// At shutdown, on the scheduler's thread: keep what must survive the restart (may do
+  /// store I/O, the one place a scorer may block).
+  virtual void on_stop() {}
 };
 
 /// The built-in scorer: proficiency in what the task needs (50%), the agent's observed success

@@ -218,6 +218,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
     [=](stop_atom) {
       auto& s = self->state;
       flush_agents(s);
+      s.ctx->scorer->on_stop();
       for (auto& kv : s.live)
         if (kv.second.handle)
           self->send_exit(kv.second.handle, caf::exit_reason::user_shutdown);

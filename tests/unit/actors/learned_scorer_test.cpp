@@ -258,3 +258,22 @@ TEST(LearnedScorer, PredictionsAreTheSavedNetworksOutputs) {
       }
   }
 }
+
+TEST(LearnedScorer, OutcomesSinceTheLastTrainingAreKeptAtStop) {
+  auto db = persistence::open_store("memory://", "normal");
+  ASSERT_TRUE(db);
+  learned_scorer_options opts;
+  opts.retrain_every = 1000; // no training run in this test
+  opts.store = db->get();
+  std::vector<agent_record> agents{agent("a"), agent("b")};
+  {
+    learned_scorer s{[](std::function<void()> job) { job(); }, opts};
+    for (int i = 0; i < 30; ++i)
+      s.observe(task(i), agents[static_cast<size_t>(i % 2)], i % 3 != 0, 5);
+    s.on_stop();
+  }
+  learned_scorer again{[](std::function<void()> job) { job(); }, opts};
+  auto loaded = again.restore(**db);
+  ASSERT_TRUE(loaded) << loaded.err().message;
+  EXPECT_EQ(*loaded, 30u);
+}
