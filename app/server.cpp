@@ -1,6 +1,8 @@
 // Wiring of one Hive server, in the order the layers stack up.
 #include "app/server.hpp"
 
+#include <atomic>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
@@ -13,6 +15,7 @@
 #include "build_config.hpp"
 #include "actors/store_metrics.hpp"
 #include "actors/task_metrics.hpp"
+#include "cluster/node.hpp"
 #include "net/api.hpp"
 #include "net/http_server.hpp"
 #include "net/ws_hub.hpp"
@@ -42,6 +45,7 @@ struct server::impl {
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<actors::engine> core;
+  std::unique_ptr<cluster::node> cluster; ///< cluster mode only; goes before the engine
   std::shared_ptr<net::ws_hub> ws;
   std::unique_ptr<net::http_server> http;
   bool stopped = false;
@@ -93,6 +97,8 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
 #endif
   ptr->sys_cfg = std::make_unique<caf::actor_system_config>();
   runtime::configure_actor_system(*ptr->sys_cfg, cfg);
+  if (cfg.cluster.enabled)
+    cluster::configure(*ptr->sys_cfg); // the io middleman and the messages between nodes
   ptr->sys = std::make_unique<caf::actor_system>(*ptr->sys_cfg);
   auto core = actors::engine::start(*ptr->sys, cfg, *ptr->db, ptr->executors);
   if (!core)
@@ -129,6 +135,12 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   }
   // L3: the HTTP frontend.
   api_opts.max_batch = cfg.tasks.max_batch;
+  api_opts.cluster_members = [slot = &ptr->cluster]()
+    -> std::optional<std::vector<runtime::cluster_member>> {
+    if (!*slot)
+      return std::nullopt;
+    return (*slot)->members();
+  };
 #if HIVE_ENABLE_LUA
   api_opts.scripts = ptr->scripts.get();
 #endif
@@ -160,6 +172,33 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
     return std::move(http).err();
   }
   ptr->http = std::move(*http);
+  // L3: cluster membership, once the HTTP port is known (the other nodes are told it).
+  if (cfg.cluster.enabled) {
+    struct load_counts {
+      std::atomic<uint64_t> agents{0};
+      std::atomic<uint64_t> running{0};
+    };
+    auto counts = std::make_shared<load_counts>();
+    auto* engine = ptr->core.get();
+    // The last status the engine answered (asked again at each heartbeat, never waited for).
+    auto probe = [engine, counts] {
+      engine->status([counts](result<actors::hive_status> st) {
+        if (st) {
+          counts->agents = st->agents_total;
+          counts->running = st->running_tasks;
+        }
+      });
+      return std::make_pair(counts->agents.load(), counts->running.load());
+    };
+    auto node = cluster::node::start(*ptr->sys, cfg.cluster, ptr->http->port(), probe);
+    if (!node) {
+      ptr->http->stop();
+      ptr->ws->stop();
+      ptr->core->shutdown(std::chrono::milliseconds{0});
+      return std::move(node).err();
+    }
+    ptr->cluster = std::move(*node);
+  }
   return std::unique_ptr<server>{new server(std::move(ptr))};
 }
 
@@ -182,6 +221,7 @@ void server::stop() {
   if (s.stopped)
     return;
   s.stopped = true;
+  s.cluster.reset(); // the other nodes see this one leave
   s.http->stop_accepting();
   runtime::log_debug("server", "stopped accepting");
   s.core->shutdown(std::chrono::seconds{s.cfg.server.shutdown_grace_secs});

@@ -75,10 +75,11 @@ enum class route : uint8_t {
   dataset,
   scripts,
   script,
+  cluster_nodes,
   unmatched,
 };
 
-constexpr std::array<const char*, 21> route_patterns{
+constexpr std::array<const char*, 22> route_patterns{
   "/health",           "/ready",
   "/metrics",          "/api/tasks",
   "/api/tasks/batch",  "/api/tasks/{id}",
@@ -89,6 +90,7 @@ constexpr std::array<const char*, 21> route_patterns{
   "/api/models",       "/api/models/{name}",
   "/api/datasets",     "/api/datasets/{name}",
   "/api/scripts",      "/api/scripts/{name}",
+  "/api/cluster/nodes",
   "unmatched"};
 
 /// Which route a path takes, whatever the method.
@@ -132,6 +134,8 @@ route match(const std::vector<std::string_view>& parts) {
     return n == 2 ? route::models : route::model;
   if (parts[1] == "datasets" && n <= 3)
     return n == 2 ? route::datasets : route::dataset;
+  if (n == 3 && parts[1] == "cluster" && parts[2] == "nodes")
+    return route::cluster_nodes;
   if (parts[1] == "scripts" && n <= 3)
     return n == 2 ? route::scripts : route::script;
   return route::unmatched;
@@ -364,6 +368,12 @@ public:
       case route::dataset:
         if (allow({"GET", "PUT", "DELETE"}))
           m == "PUT" ? put_dataset(c, parts[2]) : object(c, actors::dataset_kind, parts[2]);
+        return;
+      case route::cluster_nodes:
+        if (allow({"GET"})) {
+          auto members = opts_.cluster_members ? opts_.cluster_members() : std::nullopt;
+          c.respond(json(200, encode_cluster(members)));
+        }
         return;
 #if HIVE_ENABLE_LUA
       case route::scripts:

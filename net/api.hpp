@@ -2,6 +2,10 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <vector>
+
+#include "runtime/cluster_view.hpp"
 
 #include "net/http_types.hpp"
 #include "net/json_codec.hpp"
@@ -28,6 +32,8 @@ struct api_options {
   /// The Lua scripts behind /api/scripts; null: those routes answer 404 (a build without Lua).
   /// Must outlive the handler.
   actors::scripting::script_catalog* scripts = nullptr;
+  /// The cluster's nodes (GET /api/cluster/nodes); nullopt or unset: not in cluster mode.
+  std::function<std::optional<std::vector<runtime::cluster_member>>()> cluster_members;
   size_t max_script_bytes = 1 << 20;
 };
 

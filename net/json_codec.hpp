@@ -8,6 +8,7 @@
 #include "actors/engine.hpp"
 #include "actors/learning_report.hpp"
 #include "actors/scripting/scripts.hpp"
+#include "runtime/cluster_view.hpp"
 #include "runtime/error.hpp"
 #include "runtime/model.hpp"
 
@@ -59,6 +60,10 @@ result<std::pair<std::string, std::string>> decode_script(std::string_view body,
 std::string encode_script(const actors::scripting::script& s, bool with_source);
 /// `{"scripts":[encode_script(s, false), ...]}`.
 std::string encode_scripts(const std::vector<actors::scripting::script>& all);
+
+/// GET /api/cluster/nodes: `{"enabled": bool, "nodes": [...]}` (no nodes when not in cluster
+/// mode).
+std::string encode_cluster(const std::optional<std::vector<runtime::cluster_member>>& members);
 
 /// A stored model or dataset: `{"name","updated_at","info":{...}}`, and with `with_data` the
 /// document itself as `"data"` (a dataset's rows).

@@ -472,6 +472,37 @@ std::string encode_scripts(const std::vector<actors::scripting::script>& all) {
   return std::string{buf.GetString(), buf.GetSize()};
 }
 
+std::string encode_cluster(const std::optional<std::vector<runtime::cluster_member>>& members) {
+  rapidjson::StringBuffer buf;
+  writer w{buf};
+  w.StartObject();
+  w.Key("enabled");
+  w.Bool(members.has_value());
+  w.Key("nodes");
+  w.StartArray();
+  if (members) {
+    for (const auto& m : *members) {
+      w.StartObject();
+      put(w, "node_id", m.node_id);
+      put(w, "address", m.address);
+      w.Key("http_port");
+      w.Uint(m.http_port);
+      put(w, "state", m.state);
+      w.Key("agents");
+      w.Uint64(m.agents);
+      w.Key("running_tasks");
+      w.Uint64(m.running_tasks);
+      put_time(w, "last_heartbeat", m.last_heartbeat);
+      w.Key("self");
+      w.Bool(m.self);
+      w.EndObject();
+    }
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
 std::string encode_history(const history_view& h) {
   rapidjson::StringBuffer buf;
   writer w{buf};

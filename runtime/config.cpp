@@ -299,6 +299,67 @@ const std::vector<setting_row>& table() {
     {{"scripting", "watch_interval_ms", "1000", "how often scripting.dir is checked for changes"},
      uint_setting(50, 3'600'000,
                   [](config& c, uint64_t v) { c.scripting.watch_interval_ms = v; })},
+    {{"cluster", "enabled", "false",
+      "join other nodes into one hive (needs a shared PostgreSQL database.url)"},
+     bool_setting([](config& c, bool v) { c.cluster.enabled = v; })},
+    {{"cluster", "node_id", "", "this node's name in the cluster, unique per node"},
+     text_setting([](config& c, std::string_view v) -> std::string {
+       for (unsigned char ch : v)
+         if (!std::isalnum(ch) && ch != '-' && ch != '_' && ch != '.')
+           return "may hold only letters, digits, '-', '_' and '.'";
+       if (v.size() > 64)
+         return "must be at most 64 characters";
+       c.cluster.node_id = std::string{v};
+       return {};
+     })},
+    {{"cluster", "host", "127.0.0.1", "the address other nodes reach this node at"},
+     text_setting([](config& c, std::string_view v) -> std::string {
+       if (v.empty())
+         return "must not be empty";
+       c.cluster.host = std::string{v};
+       return {};
+     })},
+    {{"cluster", "port", "4100", "the cluster port (CAF remoting) this node listens on"},
+     uint_setting(1, 65'535,
+                  [](config& c, uint64_t v) { c.cluster.port = static_cast<uint16_t>(v); })},
+    {{"cluster", "seeds", "", "comma-separated host:port of nodes to join through"},
+     text_setting([](config& c, std::string_view v) -> std::string {
+       std::vector<std::string> seeds;
+       std::string_view rest = v;
+       while (!rest.empty()) {
+         auto comma = rest.find(',');
+         auto item = rest.substr(0, comma);
+         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+         while (!item.empty() && item.front() == ' ')
+           item.remove_prefix(1);
+         while (!item.empty() && item.back() == ' ')
+           item.remove_suffix(1);
+         if (item.empty())
+           continue;
+         auto colon = item.rfind(':');
+         unsigned port = 0;
+         if (colon == std::string_view::npos || colon == 0
+             || std::from_chars(item.data() + colon + 1, item.data() + item.size(), port).ec
+                  != std::errc{}
+             || port == 0 || port > 65535)
+           return "'" + std::string{item} + "' is not host:port";
+         seeds.emplace_back(item);
+       }
+       c.cluster.seeds = std::move(seeds);
+       return {};
+     })},
+    {{"cluster", "secret", "", "shared by every node of the cluster; required in cluster mode"},
+     text_setting([](config& c, std::string_view v) -> std::string {
+       c.cluster.secret = std::string{v};
+       return {};
+     })},
+    {{"cluster", "heartbeat_interval_ms", "1000", "how often a node tells the others it is alive"},
+     uint_setting(50, 60'000,
+                  [](config& c, uint64_t v) { c.cluster.heartbeat_interval_ms = v; })},
+    {{"cluster", "failure_timeout_ms", "5000",
+      "a node not heard from for this long is offline (a lost connection says so at once)"},
+     uint_setting(100, 600'000,
+                  [](config& c, uint64_t v) { c.cluster.failure_timeout_ms = v; })},
     {{"log", "level", "info", "debug, info, warn or error"},
      choice_setting({"debug", "info", "warn", "error"},
                     [](config& c, std::string v) { c.log.level = v; })},
@@ -494,6 +555,22 @@ result<config> load_config(const config_sources& sources) {
                       "invalid setting HIVE_TASKS__RETRY_BASE_MS: larger than "
                       "HIVE_TASKS__RETRY_MAX_MS",
                       "tasks.retry_base_ms");
+  if (cfg.cluster.enabled) {
+    auto fail = [](std::string why, const char* field) {
+      return make_error(errc::invalid_field, "cluster mode: " + why, field);
+    };
+    if (cfg.database.url.rfind("postgresql://", 0) != 0 && cfg.database.url.rfind("postgres://", 0) != 0)
+      return fail("the nodes share their state in PostgreSQL; set HIVE_DATABASE__URL to a "
+                  "postgresql:// URL every node reaches (it is '" + cfg.database.url + "')",
+                  "database.url");
+    if (cfg.cluster.node_id.empty())
+      return fail("set HIVE_CLUSTER__NODE_ID, unique per node", "cluster.node_id");
+    if (cfg.cluster.secret.empty())
+      return fail("set HIVE_CLUSTER__SECRET, the same on every node", "cluster.secret");
+    if (cfg.cluster.failure_timeout_ms <= cfg.cluster.heartbeat_interval_ms)
+      return fail("HIVE_CLUSTER__FAILURE_TIMEOUT_MS must be longer than the heartbeat interval",
+                  "cluster.failure_timeout_ms");
+  }
   if (cfg.database.min_connections > cfg.database.max_connections)
     return make_error(errc::invalid_field,
                       "invalid setting HIVE_DATABASE__MIN_CONNECTIONS: larger than "

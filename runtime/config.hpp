@@ -100,6 +100,17 @@ struct scripting_config {
   uint32_t watch_interval_ms = 0;  ///< how often dir is checked for changes
 };
 
+struct cluster_config {
+  bool enabled = false;
+  std::string node_id;             ///< unique per node (CAF's own ids can collide in containers)
+  std::string host;                ///< the address other nodes reach this one at
+  uint16_t port = 0;               ///< the node actor is published here (CAF io)
+  std::vector<std::string> seeds;  ///< host:port of nodes to join through
+  std::string secret;              ///< shared by every node; a join without it is refused
+  uint32_t heartbeat_interval_ms = 0;
+  uint32_t failure_timeout_ms = 0; ///< no heartbeat for this long: the node is offline
+};
+
 struct config {
   server_config server;
   performance_config performance;
@@ -110,6 +121,7 @@ struct config {
   websocket_config websocket;
   neural_config neural;
   scripting_config scripting;
+  cluster_config cluster;
   std::string config_file; ///< the file that was read, if any
   std::vector<std::string> warnings; ///< e.g. unknown HIVE_ variables, reported at start
 };

@@ -181,3 +181,30 @@ TEST(Config, NeuralModeIsAutoAndCudaNeedsABuildWithIt) {
   ASSERT_FALSE(cfg.ok());
   EXPECT_NE(cfg.err().message.find("basic fann cuda auto"), std::string::npos);
 }
+
+TEST(Config, ClusterModeNeedsPostgresqlANodeIdAndASecret) {
+  config_sources src;
+  src.environment = {"HIVE_CLUSTER__ENABLED=true", "HIVE_CLUSTER__NODE_ID=n1",
+                     "HIVE_CLUSTER__SECRET=s"};
+  auto cfg = load_config(src);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.err().field, "database.url");
+  src.environment = {"HIVE_CLUSTER__ENABLED=true", "HIVE_DATABASE__URL=postgresql://h/db",
+                     "HIVE_CLUSTER__SECRET=s"};
+  cfg = load_config(src);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.err().field, "cluster.node_id");
+  src.environment = {"HIVE_CLUSTER__ENABLED=true", "HIVE_DATABASE__URL=postgresql://h/db",
+                     "HIVE_CLUSTER__NODE_ID=n1"};
+  cfg = load_config(src);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.err().field, "cluster.secret");
+  src.environment = {"HIVE_CLUSTER__ENABLED=true", "HIVE_DATABASE__URL=postgresql://h/db",
+                     "HIVE_CLUSTER__NODE_ID=n1", "HIVE_CLUSTER__SECRET=s",
+                     "HIVE_CLUSTER__SEEDS=a:4100, b:4101"};
+  cfg = load_config(src);
+  ASSERT_TRUE(cfg.ok()) << cfg.err().message;
+  EXPECT_EQ(cfg->cluster.seeds, (std::vector<std::string>{"a:4100", "b:4101"}));
+  src.environment = {"HIVE_CLUSTER__SEEDS=a:notaport"};
+  EXPECT_FALSE(load_config(src).ok());
+}

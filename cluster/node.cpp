@@ -1,0 +1,281 @@
+// The node actor: membership by join, gossip of newcomers, heartbeats, failure detection.
+#include "cluster/node.hpp"
+
+#include <map>
+#include <mutex>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "runtime/clock.hpp"
+#include "runtime/log.hpp"
+
+namespace hive::cluster {
+
+/// What nodes tell each other about themselves (crosses nodes: registered in configure()).
+struct node_info {
+  std::string node_id;
+  std::string host;
+  uint16_t cluster_port = 0;
+  uint16_t http_port = 0;
+  uint64_t agents = 0;
+  uint64_t running = 0;
+  caf::actor handle; ///< the node actor
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_info& x) {
+  return f(caf::meta::type_name("hive_node_info"), x.node_id, x.host, x.cluster_port,
+           x.http_port, x.agents, x.running, x.handle);
+}
+
+} // namespace hive::cluster
+
+namespace hive::cluster {
+namespace {
+
+using join_atom = caf::atom_constant<caf::atom("hjoin")>;       // -> all members, or none
+using member_atom = caf::atom_constant<caf::atom("hmember")>;   // a newcomer, from a seed
+using heartbeat_atom = caf::atom_constant<caf::atom("hbeat")>;  // alive, with its load
+using merge_atom = caf::atom_constant<caf::atom("hmerge")>;     // local: a seed's answer
+using tick_atom = caf::atom_constant<caf::atom("htick")>;       // local: heartbeat timer
+
+/// The members as the API sees them, replaced by the node actor after each change.
+struct snapshot {
+  mutable std::mutex mtx;
+  std::vector<runtime::cluster_member> members;
+};
+
+struct member {
+  node_info info;
+  bool online = true;
+  timestamp_ms last_heard = 0;
+};
+
+struct node_state {
+  runtime::cluster_config cfg;
+  node_info self;
+  load_probe load;
+  std::shared_ptr<snapshot> view;
+  std::map<std::string, member> members; ///< the other nodes, by node id
+
+  static inline const char* name = "hive.node";
+};
+
+using node_actor = caf::stateful_actor<node_state>;
+
+timestamp_ms now_ms() {
+  return runtime::system_clock::instance().now();
+}
+
+std::string address(const node_info& n) {
+  return n.host + ":" + std::to_string(n.cluster_port);
+}
+
+void publish_view(node_actor* self) {
+  auto& st = self->state;
+  std::vector<runtime::cluster_member> out;
+  auto add = [&](const node_info& n, bool online, timestamp_ms heard, bool me) {
+    out.push_back({n.node_id, address(n), n.http_port, online ? "online" : "offline", n.agents,
+                   n.running, heard, me});
+  };
+  add(st.self, true, 0, true);
+  for (const auto& [id, m] : st.members)
+    add(m.info, m.online, m.last_heard, false);
+  std::lock_guard<std::mutex> guard{st.view->mtx};
+  st.view->members = std::move(out);
+}
+
+/// Adds or refreshes a node this one heard from; watches its actor for a lost connection.
+void upsert(node_actor* self, const node_info& info) {
+  auto& st = self->state;
+  if (info.node_id == st.self.node_id || !info.handle)
+    return;
+  auto& m = st.members[info.node_id];
+  bool fresh_handle = m.info.handle != info.handle;
+  if (!m.online || m.info.node_id.empty())
+    runtime::log_info("cluster", "node " + info.node_id + " (" + address(info) + ") is online");
+  m.info = info;
+  m.online = true;
+  m.last_heard = now_ms();
+  if (fresh_handle)
+    self->monitor(info.handle);
+}
+
+void refresh_self(node_actor* self) {
+  auto& st = self->state;
+  if (st.load) {
+    auto [agents, running] = st.load();
+    st.self.agents = agents;
+    st.self.running = running;
+  }
+}
+
+caf::behavior node_behavior(node_actor* self, runtime::cluster_config cfg, node_info me,
+                            load_probe load, std::shared_ptr<snapshot> view) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  me.handle = caf::actor_cast<caf::actor>(self);
+  st.self = std::move(me);
+  st.load = std::move(load);
+  st.view = std::move(view);
+  publish_view(self);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    for (auto& [id, m] : self->state.members) {
+      if (m.online && m.info.handle.address() == dm.source) {
+        m.online = false;
+        runtime::log_warn("cluster", "lost the connection to node " + id + ": offline");
+      }
+    }
+    publish_view(self);
+  });
+  self->send(self, tick_atom::value);
+  return {
+    [=](join_atom, node_info& from, const std::string& secret) -> std::vector<node_info> {
+      auto& s = self->state;
+      if (secret != s.cfg.secret) {
+        runtime::log_warn("cluster", "refused node " + from.node_id + " (" + address(from)
+                                       + "): wrong cluster secret");
+        return {};
+      }
+      // Tell everyone else about the newcomer, then give it the whole membership.
+      for (auto& [id, m] : s.members)
+        if (m.online && id != from.node_id)
+          self->send(m.info.handle, member_atom::value, from);
+      upsert(self, from);
+      refresh_self(self);
+      std::vector<node_info> all{s.self};
+      for (auto& [id, m] : s.members)
+        if (m.online)
+          all.push_back(m.info);
+      publish_view(self);
+      return all;
+    },
+    [=](member_atom, node_info& info) {
+      upsert(self, info);
+      publish_view(self);
+    },
+    [=](heartbeat_atom, node_info& info, const std::string& secret) {
+      if (secret != self->state.cfg.secret)
+        return;
+      upsert(self, info);
+      publish_view(self);
+    },
+    [=](merge_atom, std::vector<node_info>& all) {
+      for (auto& n : all)
+        upsert(self, n);
+      publish_view(self);
+    },
+    [=](tick_atom) {
+      auto& s = self->state;
+      refresh_self(self);
+      auto now = now_ms();
+      for (auto& [id, m] : s.members) {
+        if (m.info.handle)
+          self->send(m.info.handle, heartbeat_atom::value, s.self, s.cfg.secret);
+        if (m.online && now - m.last_heard > static_cast<timestamp_ms>(s.cfg.failure_timeout_ms)) {
+          m.online = false;
+          runtime::log_warn("cluster", "no heartbeat from node " + id + " for "
+                                         + std::to_string(s.cfg.failure_timeout_ms)
+                                         + " ms: offline");
+        }
+      }
+      publish_view(self);
+      self->delayed_send(self, std::chrono::milliseconds{s.cfg.heartbeat_interval_ms},
+                         tick_atom::value);
+    },
+  };
+}
+
+/// "host:port" -> (host, port); the config checked the form.
+std::pair<std::string, uint16_t> split(const std::string& seed) {
+  auto colon = seed.rfind(':');
+  return {seed.substr(0, colon), static_cast<uint16_t>(std::stoi(seed.substr(colon + 1)))};
+}
+
+} // namespace
+
+struct node::impl {
+  caf::actor_system* sys = nullptr;
+  caf::actor actor;
+  std::shared_ptr<snapshot> view;
+};
+
+node::node(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
+
+node::~node() {
+  if (impl_ && impl_->actor)
+    caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
+}
+
+void configure(caf::actor_system_config& sys_cfg) {
+  sys_cfg.load<caf::io::middleman>();
+  sys_cfg.add_message_type<node_info>("hive_node_info");
+  sys_cfg.add_message_type<std::vector<node_info>>("hive_node_info_list");
+}
+
+result<std::unique_ptr<node>> node::start(caf::actor_system& sys,
+                                          const runtime::cluster_config& cfg,
+                                          uint16_t http_port, load_probe load) {
+  auto p = std::make_shared<impl>();
+  p->sys = &sys;
+  p->view = std::make_shared<snapshot>();
+  node_info me;
+  me.node_id = cfg.node_id;
+  me.host = cfg.host;
+  me.cluster_port = cfg.port;
+  me.http_port = http_port;
+  p->actor = sys.spawn(node_behavior, cfg, me, std::move(load), p->view);
+  std::unique_ptr<node> out{new node(p)};
+
+  auto port = sys.middleman().publish(p->actor, cfg.port, nullptr, true);
+  if (!port)
+    return make_error(errc::invalid_field,
+                      "cluster mode: cannot listen on HIVE_CLUSTER__PORT " + std::to_string(cfg.port)
+                        + ": " + sys.render(port.error()),
+                      "cluster.port");
+  runtime::log_info("cluster", "node " + cfg.node_id + " listening on " + cfg.host + ":"
+                                 + std::to_string(*port));
+
+  // Join through every seed that answers.
+  bool joined = false;
+  for (const auto& seed : cfg.seeds) {
+    auto [host, seed_port] = split(seed);
+    if (seed_port == cfg.port && (host == cfg.host || host == "127.0.0.1" || host == "localhost"))
+      continue; // ourselves
+    auto remote = sys.middleman().remote_actor(host, seed_port);
+    if (!remote) {
+      runtime::log_info("cluster", "seed " + seed + " not reachable (" + sys.render(remote.error())
+                                     + ")");
+      continue;
+    }
+    std::vector<node_info> members;
+    std::string failure;
+    caf::scoped_actor asker{sys};
+    me.handle = p->actor;
+    asker->request(*remote, std::chrono::seconds{5}, join_atom::value, me, cfg.secret)
+      .receive([&](std::vector<node_info>& all) { members = std::move(all); },
+               [&](caf::error& err) { failure = sys.render(err); });
+    if (!failure.empty()) {
+      runtime::log_warn("cluster", "seed " + seed + " did not answer the join: " + failure);
+      continue;
+    }
+    if (members.empty())
+      return make_error(errc::invalid_field,
+                        "cluster mode: seed " + seed
+                          + " refused this node: HIVE_CLUSTER__SECRET differs from the cluster's",
+                        "cluster.secret");
+    caf::anon_send(p->actor, merge_atom::value, std::move(members));
+    joined = true;
+  }
+  runtime::log_info("cluster", joined ? "joined the cluster"
+                                      : "no seed answered: this node starts the cluster");
+  return out;
+}
+
+std::vector<runtime::cluster_member> node::members() const {
+  std::lock_guard<std::mutex> guard{impl_->view->mtx};
+  return impl_->view->members;
+}
+
+} // namespace hive::cluster

@@ -1,0 +1,58 @@
+// A Hive node in a cluster: its node actor published with CAF's io middleman, joining through
+// seeds, membership with heartbeats and failure detection. No CAF in this header.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "runtime/cluster_view.hpp"
+#include "runtime/config.hpp"
+#include "runtime/error.hpp"
+
+namespace caf {
+class actor_system;
+class actor_system_config;
+} // namespace caf
+
+namespace hive::cluster {
+
+/// Loads the io middleman and registers the messages that cross nodes. Call on the config
+/// before the actor system is made (cluster mode only).
+void configure(caf::actor_system_config& sys_cfg);
+
+/// How busy this node is, for the others: (agents, running tasks). Called on the node
+/// actor's thread; must not block.
+using load_probe = std::function<std::pair<uint64_t, uint64_t>()>;
+
+/// This node's membership of the cluster.
+///
+/// start() publishes the node actor on cluster.port, then asks each seed (host:port) to let
+/// it join, with the shared secret: a seed that knows the secret answers with every node it
+/// knows, tells them about the newcomer, and from then on all of them exchange heartbeats.
+/// A seed that does not answer is skipped (the first node of a cluster has nobody to join);
+/// a seed that refuses the secret stops the start. A node is offline when its connection is
+/// lost (CAF's down message) or after failure_timeout_ms without a heartbeat, and online again
+/// when it is heard from (a restarted node joins again through its seeds).
+class node {
+public:
+  static result<std::unique_ptr<node>> start(caf::actor_system& sys,
+                                             const runtime::cluster_config& cfg,
+                                             uint16_t http_port, load_probe load);
+  ~node(); ///< stops the node actor (the others see this node go offline)
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Every node this one knows, itself first. Thread-safe, does not block.
+  std::vector<runtime::cluster_member> members() const;
+
+  struct impl;
+
+private:
+  explicit node(std::shared_ptr<impl> p);
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace hive::cluster

@@ -1,0 +1,161 @@
+// Cluster membership: real `hive` processes on loopback ports sharing a PostgreSQL schema.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/pg_schema.hpp"
+#include "tests/system/hive_process.hpp"
+
+namespace hive::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// A TCP port nobody listens on right now (the kernel's choice for port 0).
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class Cluster : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string why;
+    schema_ = pg_schema::create(why);
+    if (!schema_) {
+      if (std::getenv("HIVE_TEST_REQUIRE_POSTGRES") != nullptr)
+        FAIL() << why;
+      GTEST_SKIP() << why;
+    }
+    dir_ = std::filesystem::temp_directory_path()
+           / ("hive-cluster-" + std::to_string(::getpid()) + "-"
+              + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    for (int i = 0; i < 3; ++i)
+      ports_.push_back(free_port());
+    seeds_ = "127.0.0.1:" + std::to_string(ports_[0]) + ",127.0.0.1:" + std::to_string(ports_[1]);
+  }
+  void TearDown() override {
+    nodes_.clear();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::unique_ptr<hive_process> start_node(const std::string& id, uint16_t cluster_port,
+                                           const std::string& secret = "s3cret") {
+    return std::make_unique<hive_process>(
+      (dir_ / (id + ".log")).string(),
+      std::vector<std::string>{"--database.url=" + schema_->url(), "--cluster.enabled=true",
+                               "--cluster.node_id=" + id,
+                               "--cluster.port=" + std::to_string(cluster_port),
+                               "--cluster.seeds=" + seeds_, "--cluster.secret=" + secret,
+                               "--cluster.heartbeat_interval_ms=100",
+                               "--cluster.failure_timeout_ms=600"});
+  }
+
+  /// node id -> state, as node `on` lists them.
+  std::map<std::string, std::string> members(hive_process& on) {
+    http_client c{"127.0.0.1", on.port()};
+    auto reply = c.request("GET", "/api/cluster/nodes");
+    std::map<std::string, std::string> out;
+    rapidjson::Document doc;
+    doc.Parse(reply.body.c_str());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("nodes"))
+      return out;
+    for (const auto& n : doc["nodes"].GetArray())
+      out[n["node_id"].GetString()] = n["state"].GetString();
+    return out;
+  }
+
+  bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds within = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred())
+        return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return pred();
+  }
+
+  std::unique_ptr<pg_schema> schema_;
+  std::filesystem::path dir_;
+  std::vector<uint16_t> ports_;
+  std::string seeds_;
+  std::vector<std::unique_ptr<hive_process>> nodes_;
+};
+
+TEST_F(Cluster, NodesJoinSeeEachOtherLoseOneAndWelcomeItBack) {
+  for (int i = 0; i < 3; ++i) {
+    nodes_.push_back(start_node("n" + std::to_string(i + 1), ports_[static_cast<size_t>(i)]));
+    ASSERT_TRUE(nodes_.back()->started()) << nodes_.back()->log();
+  }
+  const std::map<std::string, std::string> all_online{
+    {"n1", "online"}, {"n2", "online"}, {"n3", "online"}};
+  for (auto& n : nodes_)
+    EXPECT_TRUE(eventually([&] { return members(*n) == all_online; }))
+      << "every node lists the three: " << n->log();
+
+  // SIGKILL n2: the others see it go offline (its connection drops, or its heartbeats stop).
+  nodes_[1]->stop(SIGKILL);
+  for (size_t i : {size_t{0}, size_t{2}})
+    EXPECT_TRUE(eventually([&] { return members(*nodes_[i])["n2"] == "offline"; }))
+      << nodes_[i]->log();
+
+  // It comes back on the same port and joins again.
+  nodes_[1] = start_node("n2", ports_[1]);
+  ASSERT_TRUE(nodes_[1]->started()) << nodes_[1]->log();
+  for (auto& n : nodes_)
+    EXPECT_TRUE(eventually([&] { return members(*n) == all_online; })) << n->log();
+}
+
+TEST_F(Cluster, ANodeWithTheWrongSecretIsRefused) {
+  nodes_.push_back(start_node("n1", ports_[0]));
+  ASSERT_TRUE(nodes_.back()->started()) << nodes_.back()->log();
+  hive_process intruder{(dir_ / "intruder.log").string(),
+                        {"--database.url=" + schema_->url(), "--cluster.enabled=true",
+                         "--cluster.node_id=intruder", "--cluster.port=" + std::to_string(ports_[2]),
+                         "--cluster.seeds=127.0.0.1:" + std::to_string(ports_[0]),
+                         "--cluster.secret=wrong"}};
+  // Its HTTP port may open first; the refused join then stops it.
+  EXPECT_TRUE(eventually([&] {
+    return intruder.log().find("HIVE_CLUSTER__SECRET differs") != std::string::npos;
+  })) << intruder.log();
+  EXPECT_NE(intruder.stop(SIGTERM), 0) << "it exited with an error";
+  EXPECT_EQ(members(*nodes_[0]).count("intruder"), 0u);
+}
+
+TEST_F(Cluster, ClusterModeWithoutPostgresqlIsRefusedAtStart) {
+  hive_process lone{(dir_ / "lone.log").string(),
+                    {"--database.url=sqlite://" + (dir_ / "h.db").string(),
+                     "--cluster.enabled=true", "--cluster.node_id=lone",
+                     "--cluster.secret=s3cret"}};
+  EXPECT_FALSE(lone.started());
+  EXPECT_NE(lone.log().find("cluster mode: the nodes share their state in PostgreSQL"),
+            std::string::npos)
+    << lone.log();
+}
+
+} // namespace
+} // namespace hive::test
