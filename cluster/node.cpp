@@ -270,6 +270,9 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   }
   runtime::log_info("cluster", joined ? "joined the cluster"
                                       : "no seed answered: this node starts the cluster");
+  runtime::log_warn("cluster", "this version shares membership only: each node runs the agents "
+                               "and unfinished tasks it loads from the shared database, so "
+                               "submit work through one node (see docs/operations.md)");
   return out;
 }
 
