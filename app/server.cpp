@@ -190,7 +190,13 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
       });
       return std::make_pair(counts->agents.load(), counts->running.load());
     };
-    auto node = cluster::node::start(*ptr->sys, cfg.cluster, ptr->http->port(), probe);
+    // Events cross nodes for the WebSocket clients: local ones go out, remote ones come in.
+    std::weak_ptr<net::ws_hub> hub = ptr->ws;
+    auto node = cluster::node::start(*ptr->sys, cfg.cluster, ptr->http->port(), probe,
+                                     [hub](const runtime::cluster_event& ev) {
+                                       if (auto h = hub.lock())
+                                         h->deliver_remote(ev);
+                                     });
     if (!node) {
       ptr->http->stop();
       ptr->ws->stop();
@@ -198,6 +204,7 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
       return std::move(node).err();
     }
     ptr->cluster = std::move(*node);
+    ptr->ws->set_forwarder(ptr->cluster->forwarder());
   }
   return std::unique_ptr<server>{new server(std::move(ptr))};
 }

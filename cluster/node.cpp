@@ -31,6 +31,16 @@ typename Inspector::result_type inspect(Inspector& f, node_info& x) {
 
 } // namespace hive::cluster
 
+namespace hive::runtime {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_event& x) {
+  return f(caf::meta::type_name("hive_cluster_event"), x.type, x.task_type, x.agent_id,
+           x.priority, x.data, x.origin);
+}
+
+} // namespace hive::runtime
+
 namespace hive::cluster {
 namespace {
 
@@ -39,6 +49,12 @@ using member_atom = caf::atom_constant<caf::atom("hmember")>;   // a newcomer, f
 using heartbeat_atom = caf::atom_constant<caf::atom("hbeat")>;  // alive, with its load
 using merge_atom = caf::atom_constant<caf::atom("hmerge")>;     // local: a seed's answer
 using tick_atom = caf::atom_constant<caf::atom("htick")>;       // local: heartbeat timer
+using forward_atom = caf::atom_constant<caf::atom("hfwd")>;     // local: an event to send on
+using flush_atom = caf::atom_constant<caf::atom("hflush")>;     // local: send the batch
+using events_atom = caf::atom_constant<caf::atom("hevents")>;   // a batch from another node
+
+constexpr size_t max_waiting_events = 10'000;
+constexpr auto event_batch_delay = std::chrono::milliseconds{5};
 
 /// The members as the API sees them, replaced by the node actor after each change.
 struct snapshot {
@@ -58,6 +74,9 @@ struct node_state {
   load_probe load;
   std::shared_ptr<snapshot> view;
   std::map<std::string, member> members; ///< the other nodes, by node id
+  event_sink remote_events;
+  std::vector<runtime::cluster_event> outbox; ///< local events waiting for the next flush
+  uint64_t events_dropped = 0;
 
   static inline const char* name = "hive.node";
 };
@@ -112,8 +131,9 @@ void refresh_self(node_actor* self) {
 }
 
 caf::behavior node_behavior(node_actor* self, runtime::cluster_config cfg, node_info me,
-                            load_probe load, std::shared_ptr<snapshot> view) {
+                            load_probe load, std::shared_ptr<snapshot> view, event_sink sink) {
   auto& st = self->state;
+  st.remote_events = std::move(sink);
   st.cfg = std::move(cfg);
   me.handle = caf::actor_cast<caf::actor>(self);
   st.self = std::move(me);
@@ -166,6 +186,34 @@ caf::behavior node_behavior(node_actor* self, runtime::cluster_config cfg, node_
         upsert(self, n);
       publish_view(self);
     },
+    [=](forward_atom, runtime::cluster_event& ev) {
+      auto& s = self->state;
+      if (s.outbox.empty())
+        self->delayed_send(self, event_batch_delay, flush_atom::value);
+      if (s.outbox.size() >= max_waiting_events) {
+        s.outbox.erase(s.outbox.begin());
+        ++s.events_dropped;
+      }
+      ev.origin = s.self.node_id;
+      s.outbox.push_back(std::move(ev));
+    },
+    [=](flush_atom) {
+      auto& s = self->state;
+      if (s.outbox.empty())
+        return;
+      std::vector<runtime::cluster_event> batch;
+      batch.swap(s.outbox);
+      for (auto& [id, m] : s.members)
+        if (m.online)
+          self->send(m.info.handle, events_atom::value, batch, s.cfg.secret);
+    },
+    [=](events_atom, std::vector<runtime::cluster_event>& batch, const std::string& secret) {
+      auto& s = self->state;
+      if (secret != s.cfg.secret || !s.remote_events)
+        return;
+      for (const auto& ev : batch)
+        s.remote_events(ev);
+    },
     [=](tick_atom) {
       auto& s = self->state;
       refresh_self(self);
@@ -212,11 +260,14 @@ void configure(caf::actor_system_config& sys_cfg) {
   sys_cfg.load<caf::io::middleman>();
   sys_cfg.add_message_type<node_info>("hive_node_info");
   sys_cfg.add_message_type<std::vector<node_info>>("hive_node_info_list");
+  sys_cfg.add_message_type<runtime::cluster_event>("hive_cluster_event");
+  sys_cfg.add_message_type<std::vector<runtime::cluster_event>>("hive_cluster_event_list");
 }
 
 result<std::unique_ptr<node>> node::start(caf::actor_system& sys,
                                           const runtime::cluster_config& cfg,
-                                          uint16_t http_port, load_probe load) {
+                                          uint16_t http_port, load_probe load,
+                                          event_sink remote_events) {
   auto p = std::make_shared<impl>();
   p->sys = &sys;
   p->view = std::make_shared<snapshot>();
@@ -225,7 +276,8 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   me.host = cfg.host;
   me.cluster_port = cfg.port;
   me.http_port = http_port;
-  p->actor = sys.spawn(node_behavior, cfg, me, std::move(load), p->view);
+  p->actor = sys.spawn(node_behavior, cfg, me, std::move(load), p->view,
+                       std::move(remote_events));
   std::unique_ptr<node> out{new node(p)};
 
   auto port = sys.middleman().publish(p->actor, cfg.port, nullptr, true);
@@ -274,6 +326,17 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys,
                                "and unfinished tasks it loads from the shared database, so "
                                "submit work through one node (see docs/operations.md)");
   return out;
+}
+
+void node::forward(runtime::cluster_event ev) {
+  caf::anon_send(impl_->actor, forward_atom::value, std::move(ev));
+}
+
+std::function<void(runtime::cluster_event)> node::forwarder() const {
+  auto p = impl_; // keeps the actor handle; a send to a stopped actor is dropped
+  return [p](runtime::cluster_event ev) {
+    caf::anon_send(p->actor, forward_atom::value, std::move(ev));
+  };
 }
 
 std::vector<runtime::cluster_member> node::members() const {

@@ -26,6 +26,10 @@ void configure(caf::actor_system_config& sys_cfg);
 /// actor's thread; must not block.
 using load_probe = std::function<std::pair<uint64_t, uint64_t>()>;
 
+/// Takes the events of other nodes (for this node's WebSocket clients); called on the node
+/// actor's thread; must not block.
+using event_sink = std::function<void(const runtime::cluster_event&)>;
+
 /// This node's membership of the cluster.
 ///
 /// start() publishes the node actor on cluster.port, then asks each seed (host:port) to let
@@ -39,7 +43,8 @@ class node {
 public:
   static result<std::unique_ptr<node>> start(caf::actor_system& sys,
                                              const runtime::cluster_config& cfg,
-                                             uint16_t http_port, load_probe load);
+                                             uint16_t http_port, load_probe load,
+                                             event_sink remote_events = {});
   ~node(); ///< stops the node actor (the others see this node go offline)
 
   node(const node&) = delete;
@@ -47,6 +52,13 @@ public:
 
   /// Every node this one knows, itself first. Thread-safe, does not block.
   std::vector<runtime::cluster_member> members() const;
+
+  /// Sends a local event to every online node (batched every few milliseconds; beyond
+  /// 10,000 waiting events the oldest are dropped and counted). Thread-safe, does not block.
+  void forward(runtime::cluster_event ev);
+  /// forward() as a function that stays safe to call after this node is gone (it then does
+  /// nothing useful): for publishers that may outlive it.
+  std::function<void(runtime::cluster_event)> forwarder() const;
 
   struct impl;
 

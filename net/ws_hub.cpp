@@ -105,12 +105,58 @@ void ws_hub::impl::fan_out(const actors::hive_event& ev) {
       if (auto s = w.lock(); s && s->wants(key))
         targets.push_back(std::move(s));
   }
-  if (targets.empty())
+  auto forward = std::atomic_load(&forwarder);
+  if (targets.empty() && !forward)
     return;
   auto data = std::make_shared<const std::string>(event_data(ev));
   auto type = actors::to_string(ev.type);
   for (auto& s : targets)
     s->offer(type, data);
+  if (forward) {
+    runtime::cluster_event out;
+    out.type = static_cast<uint8_t>(ev.type);
+    if (key.task_type != nullptr)
+      out.task_type = *key.task_type;
+    if (key.agent_id != nullptr)
+      out.agent_id = *key.agent_id;
+    if (key.task_priority)
+      out.priority = static_cast<int8_t>(*key.task_priority);
+    out.data = *data;
+    (*forward)(std::move(out));
+  }
+}
+
+void ws_hub::impl::offer_all(const internal::ws_event_key& key, std::string_view type,
+                             const std::shared_ptr<const std::string>& data) {
+  std::vector<std::shared_ptr<internal::ws_session>> targets;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    for (const auto& w : sessions)
+      if (auto s = w.lock(); s && s->wants(key))
+        targets.push_back(std::move(s));
+  }
+  for (auto& s : targets)
+    s->offer(type, data);
+}
+
+void ws_hub::set_forwarder(std::function<void(runtime::cluster_event)> fn) {
+  std::atomic_store(&impl_->forwarder,
+                    std::make_shared<const std::function<void(runtime::cluster_event)>>(std::move(fn)));
+}
+
+void ws_hub::deliver_remote(const runtime::cluster_event& ev) {
+  if (ev.type >= actors::event_type_count)
+    return;
+  internal::ws_event_key key{static_cast<actors::event_type>(ev.type), nullptr, nullptr,
+                             std::nullopt};
+  if (!ev.task_type.empty())
+    key.task_type = &ev.task_type;
+  if (!ev.agent_id.empty())
+    key.agent_id = &ev.agent_id;
+  if (ev.priority >= 0)
+    key.task_priority = static_cast<priority>(ev.priority);
+  impl_->offer_all(key, actors::to_string(key.type),
+                   std::make_shared<const std::string>(ev.data));
 }
 
 std::shared_ptr<ws_hub> ws_hub::create(actors::engine& core, ws_options opts) {

@@ -1,6 +1,10 @@
 // The WebSocket side of the API: live events from the core to every connected client.
 #pragma once
 
+#include <functional>
+
+#include "runtime/cluster_view.hpp"
+
 #include <cstdint>
 #include <memory>
 
@@ -39,6 +43,12 @@ public:
   void stop();
 
   ws_stats stats() const;
+
+  /// Cluster mode: `fn` gets every local event, encoded, for the other nodes (on the
+  /// publisher's thread; must not block). May be set while events flow.
+  void set_forwarder(std::function<void(runtime::cluster_event)> fn);
+  /// An event of another node: offered to the sessions that want it. Any thread.
+  void deliver_remote(const runtime::cluster_event& ev);
 
   struct impl;
   impl& internals() noexcept { return *impl_; } ///< for net/internal/ws_session only

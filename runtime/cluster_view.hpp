@@ -19,4 +19,16 @@ struct cluster_member {
   bool self = false;
 };
 
+/// An event of another node for this node's WebSocket clients: what the filters look at, and
+/// the event's `data` as the origin encoded it (net/ makes and takes these; cluster/ carries
+/// them between nodes).
+struct cluster_event {
+  uint8_t type = 0;        ///< actors::event_type
+  std::string task_type;   ///< filters: empty when none
+  std::string agent_id;
+  int8_t priority = -1;    ///< -1: none
+  std::string data;        ///< the event's JSON data
+  std::string origin;      ///< the node it happened on
+};
+
 } // namespace hive::runtime

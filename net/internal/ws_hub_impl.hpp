@@ -8,6 +8,7 @@
 
 #include "actors/engine.hpp"
 #include "actors/event_bus.hpp"
+#include "net/internal/ws_session.hpp"
 #include "net/ws_hub.hpp"
 
 namespace hive::net {
@@ -28,6 +29,10 @@ struct ws_hub::impl {
   std::atomic<uint64_t> dropped{0};
   std::atomic<uint64_t> clients_dropped{0};
 
+  /// Cluster mode: hands every local event, encoded, to the other nodes.
+  /// Set while events flow: read and written with std::atomic_load / atomic_store.
+  std::shared_ptr<const std::function<void(runtime::cluster_event)>> forwarder;
+
   std::mutex mtx;
   std::vector<std::weak_ptr<internal::ws_session>> sessions;
   bool stopped = false;
@@ -39,6 +44,9 @@ struct ws_hub::impl {
   void add(const std::shared_ptr<internal::ws_session>& session);
   /// Encodes an event once and offers it to every session that wants it (publisher's thread).
   void fan_out(const actors::hive_event& ev);
+  /// Offers encoded data to every session that wants `key`.
+  void offer_all(const internal::ws_event_key& key, std::string_view type,
+                 const std::shared_ptr<const std::string>& data);
 };
 
 } // namespace hive::net

@@ -18,6 +18,7 @@
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/pg_schema.hpp"
+#include "tests/support/ws_client.hpp"
 #include "tests/system/hive_process.hpp"
 
 namespace hive::test {
@@ -128,6 +129,37 @@ TEST_F(Cluster, NodesJoinSeeEachOtherLoseOneAndWelcomeItBack) {
   ASSERT_TRUE(nodes_[1]->started()) << nodes_[1]->log();
   for (auto& n : nodes_)
     EXPECT_TRUE(eventually([&] { return members(*n) == all_online; })) << n->log();
+}
+
+TEST_F(Cluster, EventsReachWebSocketClientsOnEveryNode) {
+  nodes_.push_back(start_node("n1", ports_[0]));
+  nodes_.push_back(start_node("n2", ports_[1]));
+  for (auto& n : nodes_)
+    ASSERT_TRUE(n->started()) << n->log();
+  ASSERT_TRUE(eventually([&] { return members(*nodes_[1]).size() == 2; }));
+  ws_client watcher{"127.0.0.1", nodes_[1]->port()};
+  ASSERT_TRUE(watcher.ok());
+  ASSERT_TRUE(watcher.send(R"({"action":"subscribe","data":{"event_types":["task_completed"]}})"));
+
+  // The work happens on n1; the client listens on n2.
+  http_client n1{"127.0.0.1", nodes_[0]->port()};
+  const http_client::header_list json{{"Content-Type", "application/json"}};
+  ASSERT_EQ(n1.request("POST", "/api/agents", R"({"name":"a1"})", json).status, 201u);
+  auto posted = n1.request("POST", "/api/tasks", R"({"type":"echo","payload":{"x":1}})", json);
+  ASSERT_EQ(posted.status, 201u) << posted.body;
+  rapidjson::Document task;
+  task.Parse(posted.body.c_str());
+  std::string id = task["id"].GetString();
+  bool seen = false;
+  for (int i = 0; i < 50 && !seen; ++i) {
+    auto msg = watcher.read(std::chrono::seconds(5));
+    ASSERT_TRUE(msg) << "no event reached n2's client: " << nodes_[0]->log();
+    rapidjson::Document ev;
+    ev.Parse(msg->c_str());
+    seen = ev.IsObject() && ev.HasMember("type") && std::string{ev["type"].GetString()} == "task_completed"
+           && std::string{ev["data"]["task"]["id"].GetString()} == id;
+  }
+  EXPECT_TRUE(seen);
 }
 
 TEST_F(Cluster, ANodeWithTheWrongSecretIsRefused) {
