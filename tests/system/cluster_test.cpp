@@ -160,6 +160,12 @@ TEST_F(Cluster, EventsReachWebSocketClientsOnEveryNode) {
            && std::string{ev["data"]["task"]["id"].GetString()} == id;
   }
   EXPECT_TRUE(seen);
+  // Any node answers for the task: they share the store.
+  http_client n2{"127.0.0.1", nodes_[1]->port()};
+  EXPECT_TRUE(eventually([&] {
+    auto r = n2.request("GET", "/api/tasks/" + id);
+    return r.status == 200u && r.body.find("\"completed\"") != std::string::npos;
+  }));
 }
 
 TEST_F(Cluster, ANodeWithTheWrongSecretIsRefused) {
