@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +22,11 @@
 #include "tests/support/pg_schema.hpp"
 #include "tests/support/ws_client.hpp"
 #include "tests/system/hive_process.hpp"
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char** environ;
 
 namespace hive::test {
 namespace {
@@ -166,6 +173,86 @@ TEST_F(Cluster, EventsReachWebSocketClientsOnEveryNode) {
     auto r = n2.request("GET", "/api/tasks/" + id);
     return r.status == 200u && r.body.find("\"completed\"") != std::string::npos;
   }));
+}
+
+/// The nginx configuration of docs/operations.md: least_conn over the nodes, WebSocket upgrade.
+std::string nginx_conf(const std::filesystem::path& dir, uint16_t port,
+                       const std::vector<uint16_t>& nodes) {
+  std::string upstream;
+  for (auto p : nodes)
+    upstream += "    server 127.0.0.1:" + std::to_string(p) + ";\n";
+  return "worker_processes 1;\ndaemon off;\npid " + (dir / "nginx.pid").string()
+         + ";\nerror_log " + (dir / "nginx-error.log").string()
+         + " warn;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n"
+           "  client_body_temp_path " + (dir / "body").string() + ";\n  proxy_temp_path "
+         + (dir / "proxy").string() + ";\n  upstream hive {\n    least_conn;\n" + upstream
+         + "  }\n  map $http_upgrade $connection_upgrade {\n    default upgrade;\n"
+           "    '' close;\n  }\n  server {\n    listen 127.0.0.1:" + std::to_string(port)
+         + ";\n    location / {\n      proxy_pass http://hive;\n"
+           "      proxy_http_version 1.1;\n      proxy_set_header Upgrade $http_upgrade;\n"
+           "      proxy_set_header Connection $connection_upgrade;\n"
+           "      proxy_set_header Host $host;\n      proxy_read_timeout 3600s;\n    }\n  }\n}\n";
+}
+
+TEST_F(Cluster, NginxInFrontSpreadsRequestsAndCarriesWebSockets) {
+  if (::access("/usr/sbin/nginx", X_OK) != 0) {
+    if (std::getenv("CI") != nullptr)
+      FAIL() << "nginx is not installed (scripts/setup installs nginx-light)";
+    GTEST_SKIP() << "nginx is not installed";
+  }
+  nodes_.push_back(start_node("n1", ports_[0]));
+  nodes_.push_back(start_node("n2", ports_[1]));
+  for (auto& n : nodes_)
+    ASSERT_TRUE(n->started()) << n->log();
+  auto proxy_port = free_port();
+  std::ofstream{dir_ / "nginx.conf"} << nginx_conf(dir_, proxy_port,
+                                                   {nodes_[0]->port(), nodes_[1]->port()});
+  std::string conf = (dir_ / "nginx.conf").string(), prefix = dir_.string();
+  std::vector<std::string> args{"nginx", "-p", prefix, "-c", conf};
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t nginx = -1;
+  ASSERT_EQ(posix_spawn(&nginx, "/usr/sbin/nginx", nullptr, nullptr, argv.data(), environ), 0);
+  struct reaper {
+    pid_t pid;
+    ~reaper() {
+      ::kill(pid, SIGTERM);
+      int st = 0;
+      ::waitpid(pid, &st, 0);
+    }
+  } stop_nginx{nginx};
+
+  // Requests through nginx reach both nodes (each answers with itself first).
+  std::set<std::string> answered_by;
+  ASSERT_TRUE(eventually([&] {
+    http_client c{"127.0.0.1", proxy_port};
+    auto r = c.request("GET", "/api/cluster/nodes");
+    rapidjson::Document doc;
+    doc.Parse(r.body.c_str());
+    if (r.status == 200u && doc.IsObject() && doc.HasMember("nodes") && !doc["nodes"].Empty())
+      answered_by.insert(doc["nodes"][0]["node_id"].GetString());
+    return answered_by.size() == 2;
+  })) << "only " << answered_by.size() << " node(s) answered through nginx";
+
+  // A WebSocket through nginx gets the hive's events.
+  ws_client watcher{"127.0.0.1", proxy_port};
+  ASSERT_TRUE(watcher.ok()) << "the upgrade went through nginx";
+  ASSERT_TRUE(watcher.send(R"({"action":"subscribe","data":{"event_types":["agent_created"]}})"));
+  http_client n1{"127.0.0.1", nodes_[0]->port()};
+  ASSERT_EQ(n1.request("POST", "/api/agents", R"({"name":"via-proxy"})",
+                       {{"Content-Type", "application/json"}})
+              .status,
+            201u);
+  bool seen = false;
+  for (int i = 0; i < 20 && !seen; ++i) {
+    auto msg = watcher.read(std::chrono::seconds(5));
+    ASSERT_TRUE(msg) << "no event through nginx";
+    seen = msg->find("\"agent_created\"") != std::string::npos
+           && msg->find("via-proxy") != std::string::npos;
+  }
+  EXPECT_TRUE(seen);
 }
 
 TEST_F(Cluster, ANodeWithTheWrongSecretIsRefused) {
