@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
@@ -66,6 +67,7 @@ struct member {
   node_info info;
   bool online = true;
   timestamp_ms last_heard = 0;
+  timestamp_ms last_attempt = 0; ///< when this node last tried to reconnect to it
 };
 
 struct node_state {
@@ -75,6 +77,7 @@ struct node_state {
   std::shared_ptr<snapshot> view;
   std::map<std::string, member> members; ///< the other nodes, by node id
   event_sink remote_events;
+  caf::io::middleman_actor connector; ///< the (TLS or plain) middleman: reconnects
   std::vector<runtime::cluster_event> outbox; ///< local events waiting for the next flush
   uint64_t events_dropped = 0;
 
@@ -130,9 +133,30 @@ void refresh_self(node_actor* self) {
   }
 }
 
-caf::behavior node_behavior(node_actor* self, runtime::cluster_config cfg, node_info me,
-                            load_probe load, std::shared_ptr<snapshot> view, event_sink sink) {
+/// Tries to reach an offline node again (its address, then a join), without blocking: a lost
+/// connection (a network blip, a restart elsewhere) heals by itself.
+void reconnect(node_actor* self, const node_info& target) {
   auto& st = self->state;
+  auto secret = st.cfg.secret;
+  self->request(st.connector, std::chrono::seconds{5}, caf::connect_atom::value, target.host,
+                target.cluster_port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        if (!ptr)
+          return;
+        auto handle = caf::actor_cast<caf::actor>(ptr);
+        self->request(handle, std::chrono::seconds{5}, join_atom::value, self->state.self, secret)
+          .then([=](std::vector<node_info>& all) { self->send(self, merge_atom::value, all); },
+                [](caf::error&) {});
+      },
+      [](caf::error&) {}); // still unreachable: the next tick tries again
+}
+
+caf::behavior node_behavior(node_actor* self, runtime::cluster_config cfg, node_info me,
+                            load_probe load, std::shared_ptr<snapshot> view, event_sink sink,
+                            caf::io::middleman_actor connector) {
+  auto& st = self->state;
+  st.connector = std::move(connector);
   st.remote_events = std::move(sink);
   st.cfg = std::move(cfg);
   me.handle = caf::actor_cast<caf::actor>(self);
@@ -227,6 +251,10 @@ caf::behavior node_behavior(node_actor* self, runtime::cluster_config cfg, node_
                                          + std::to_string(s.cfg.failure_timeout_ms)
                                          + " ms: offline");
         }
+        if (!m.online && now - m.last_attempt > static_cast<timestamp_ms>(s.cfg.failure_timeout_ms)) {
+          m.last_attempt = now;
+          reconnect(self, m.info);
+        }
       }
       publish_view(self);
       self->delayed_send(self, std::chrono::milliseconds{s.cfg.heartbeat_interval_ms},
@@ -256,8 +284,14 @@ node::~node() {
     caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
 }
 
-void configure(caf::actor_system_config& sys_cfg) {
+void configure(caf::actor_system_config& sys_cfg, const runtime::cluster_config& cfg) {
   sys_cfg.load<caf::io::middleman>();
+  if (cfg.tls()) {
+    sys_cfg.load<caf::openssl::manager>();
+    sys_cfg.openssl_certificate = cfg.tls_certificate;
+    sys_cfg.openssl_key = cfg.tls_key;
+    sys_cfg.openssl_cafile = cfg.tls_ca_file;
+  }
   sys_cfg.add_message_type<node_info>("hive_node_info");
   sys_cfg.add_message_type<std::vector<node_info>>("hive_node_info_list");
   sys_cfg.add_message_type<runtime::cluster_event>("hive_cluster_event");
@@ -276,18 +310,21 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   me.host = cfg.host;
   me.cluster_port = cfg.port;
   me.http_port = http_port;
+  auto connector = cfg.tls() ? sys.openssl_manager().actor_handle()
+                             : sys.middleman().actor_handle();
   p->actor = sys.spawn(node_behavior, cfg, me, std::move(load), p->view,
-                       std::move(remote_events));
+                       std::move(remote_events), connector);
   std::unique_ptr<node> out{new node(p)};
 
-  auto port = sys.middleman().publish(p->actor, cfg.port, nullptr, true);
+  auto port = cfg.tls() ? caf::openssl::publish(p->actor, cfg.port, nullptr, true)
+                        : sys.middleman().publish(p->actor, cfg.port, nullptr, true);
   if (!port)
     return make_error(errc::invalid_field,
                       "cluster mode: cannot listen on HIVE_CLUSTER__PORT " + std::to_string(cfg.port)
                         + ": " + sys.render(port.error()),
                       "cluster.port");
   runtime::log_info("cluster", "node " + cfg.node_id + " listening on " + cfg.host + ":"
-                                 + std::to_string(*port));
+                                 + std::to_string(*port) + (cfg.tls() ? " (TLS)" : ""));
 
   // Join through every seed that answers.
   bool joined = false;
@@ -295,7 +332,8 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys,
     auto [host, seed_port] = split(seed);
     if (seed_port == cfg.port && (host == cfg.host || host == "127.0.0.1" || host == "localhost"))
       continue; // ourselves
-    auto remote = sys.middleman().remote_actor(host, seed_port);
+    auto remote = cfg.tls() ? caf::openssl::remote_actor(sys, host, seed_port)
+                            : sys.middleman().remote_actor(host, seed_port);
     if (!remote) {
       runtime::log_info("cluster", "seed " + seed + " not reachable (" + sys.render(remote.error())
                                      + ")");

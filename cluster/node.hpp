@@ -20,7 +20,8 @@ namespace hive::cluster {
 
 /// Loads the io middleman and registers the messages that cross nodes. Call on the config
 /// before the actor system is made (cluster mode only).
-void configure(caf::actor_system_config& sys_cfg);
+/// With cluster.tls(), links between nodes use CAF's OpenSSL module with that certificate.
+void configure(caf::actor_system_config& sys_cfg, const runtime::cluster_config& cfg);
 
 /// How busy this node is, for the others: (agents, running tasks). Called on the node
 /// actor's thread; must not block.

@@ -360,6 +360,23 @@ const std::vector<setting_row>& table() {
       "a node not heard from for this long is offline (a lost connection says so at once)"},
      uint_setting(100, 600'000,
                   [](config& c, uint64_t v) { c.cluster.failure_timeout_ms = v; })},
+    {{"cluster", "tls_certificate", "",
+      "PEM certificate of this node: links between nodes use TLS (with tls_key and tls_ca_file)"},
+     text_setting([](config& c, std::string_view v) -> std::string {
+       c.cluster.tls_certificate = std::string{v};
+       return {};
+     })},
+    {{"cluster", "tls_key", "", "PEM private key of tls_certificate (not encrypted)"},
+     text_setting([](config& c, std::string_view v) -> std::string {
+       c.cluster.tls_key = std::string{v};
+       return {};
+     })},
+    {{"cluster", "tls_ca_file", "",
+      "PEM CA that signed every node's certificate; peers without one are refused"},
+     text_setting([](config& c, std::string_view v) -> std::string {
+       c.cluster.tls_ca_file = std::string{v};
+       return {};
+     })},
     {{"log", "level", "info", "debug, info, warn or error"},
      choice_setting({"debug", "info", "warn", "error"},
                     [](config& c, std::string v) { c.log.level = v; })},
@@ -567,6 +584,18 @@ result<config> load_config(const config_sources& sources) {
       return fail("set HIVE_CLUSTER__NODE_ID, unique per node", "cluster.node_id");
     if (cfg.cluster.secret.empty())
       return fail("set HIVE_CLUSTER__SECRET, the same on every node", "cluster.secret");
+    const auto& k = cfg.cluster;
+    bool any_tls = !k.tls_certificate.empty() || !k.tls_key.empty() || !k.tls_ca_file.empty();
+    bool all_tls = !k.tls_certificate.empty() && !k.tls_key.empty() && !k.tls_ca_file.empty();
+    if (any_tls && !all_tls)
+      return fail("TLS needs HIVE_CLUSTER__TLS_CERTIFICATE, HIVE_CLUSTER__TLS_KEY and "
+                  "HIVE_CLUSTER__TLS_CA_FILE together",
+                  "cluster.tls_certificate");
+    for (const auto& [path, field] : {std::pair{k.tls_certificate, "cluster.tls_certificate"},
+                                      std::pair{k.tls_key, "cluster.tls_key"},
+                                      std::pair{k.tls_ca_file, "cluster.tls_ca_file"}})
+      if (!path.empty() && !std::ifstream{path})
+        return fail("cannot read " + std::string{field} + " '" + path + "'", field);
     if (cfg.cluster.failure_timeout_ms <= cfg.cluster.heartbeat_interval_ms)
       return fail("HIVE_CLUSTER__FAILURE_TIMEOUT_MS must be longer than the heartbeat interval",
                   "cluster.failure_timeout_ms");

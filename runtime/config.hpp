@@ -109,6 +109,11 @@ struct cluster_config {
   std::string secret;              ///< shared by every node; a join without it is refused
   uint32_t heartbeat_interval_ms = 0;
   uint32_t failure_timeout_ms = 0; ///< no heartbeat for this long: the node is offline
+  // TLS between nodes (CAF's OpenSSL module): all three or none.
+  std::string tls_certificate; ///< this node's certificate (PEM)
+  std::string tls_key;         ///< its private key (PEM, unencrypted)
+  std::string tls_ca_file;     ///< the CA that signed every node's certificate (PEM)
+  bool tls() const noexcept { return !tls_certificate.empty(); }
 };
 
 struct config {

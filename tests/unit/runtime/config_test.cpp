@@ -208,3 +208,18 @@ TEST(Config, ClusterModeNeedsPostgresqlANodeIdAndASecret) {
   src.environment = {"HIVE_CLUSTER__SEEDS=a:notaport"};
   EXPECT_FALSE(load_config(src).ok());
 }
+
+TEST(Config, ClusterTlsNeedsAllThreeReadableFiles) {
+  config_sources src;
+  src.environment = {"HIVE_CLUSTER__ENABLED=true", "HIVE_DATABASE__URL=postgresql://h/db",
+                     "HIVE_CLUSTER__NODE_ID=n1", "HIVE_CLUSTER__SECRET=s",
+                     "HIVE_CLUSTER__TLS_CERTIFICATE=/etc/hostname"};
+  auto cfg = load_config(src);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.err().message.find("together"), std::string::npos);
+  src.environment.push_back("HIVE_CLUSTER__TLS_KEY=/nonexistent/key.pem");
+  src.environment.push_back("HIVE_CLUSTER__TLS_CA_FILE=/etc/hostname");
+  cfg = load_config(src);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.err().field, "cluster.tls_key");
+}
