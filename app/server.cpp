@@ -98,7 +98,7 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   ptr->sys_cfg = std::make_unique<caf::actor_system_config>();
   runtime::configure_actor_system(*ptr->sys_cfg, cfg);
   if (cfg.cluster.enabled)
-    cluster::configure(*ptr->sys_cfg); // the io middleman and the messages between nodes
+    cluster::configure(*ptr->sys_cfg, cfg.cluster); // io middleman, TLS, the messages between nodes
   ptr->sys = std::make_unique<caf::actor_system>(*ptr->sys_cfg);
   auto core = actors::engine::start(*ptr->sys, cfg, *ptr->db, ptr->executors);
   if (!core)
