@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,10 @@ struct admitted_msg {
   std::vector<task_ptr> fresh;
   result<unit_t> commit = unit;
   callback<std::vector<submit_outcome>> reply;
+  /// A failed single-task commit whose idempotency key the store already holds: the task of
+  /// an earlier submission whose commit was in doubt (it committed as the connection dropped).
+  /// The scheduler adopts it and answers with it.
+  std::optional<task_record> stored_original;
 };
 
 // -- task actor <-> scheduler ---------------------------------------------------

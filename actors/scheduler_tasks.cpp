@@ -187,9 +187,27 @@ void on_submit(scheduler_actor* self, submit_msg& msg) {
   shared->outcomes = std::move(outcomes);
   shared->fresh = std::move(fresh);
   shared->reply = std::move(msg.reply);
-  st.ctx->writer->enqueue(std::move(batch), [me, shared](const result<unit_t>& res) {
+  auto* db = st.ctx->db;
+  auto* reads = st.ctx->reads.get();
+  st.ctx->writer->enqueue(std::move(batch), [me, shared, db, reads](const result<unit_t>& res) {
     shared->commit = res;
-    caf::anon_send(me, std::move(*shared));
+    // A single keyed submission refused by the store may clash with the task of an earlier
+    // submission of the same key whose commit was in doubt (committed as the connection
+    // dropped, reported as failed). Look the key up (on the read pool, once): if the store
+    // holds it, that task is the answer.
+    bool keyed_single = shared->fresh.size() == 1 && !shared->fresh.front()->idempotency_key.empty();
+    if (res || !keyed_single) {
+      caf::anon_send(me, std::move(*shared));
+      return;
+    }
+    auto key = shared->fresh.front()->idempotency_key;
+    bool posted = reads->post([me, shared, db, key] {
+      if (auto found = db->find_task_by_key(key); found && found->has_value())
+        shared->stored_original = std::move(**found);
+      caf::anon_send(me, std::move(*shared));
+    });
+    if (!posted)
+      caf::anon_send(me, std::move(*shared));
   });
 }
 
@@ -200,6 +218,25 @@ void on_admitted(scheduler_actor* self, admitted_msg& msg) {
     for (const auto& t : msg.fresh)
       if (!t->idempotency_key.empty())
         st.pending_keys.erase(t->idempotency_key);
+    if (msg.stored_original) {
+      // The earlier in-doubt submission did commit: adopt its task (it was never started)
+      // and answer with it, as a replay.
+      auto original = std::make_shared<task_record>(std::move(*msg.stored_original));
+      submit_outcome out{*original, true};
+      if (st.keys.count(original->idempotency_key) == 0 && st.live.count(original->id) == 0
+          && !is_terminal(original->status)) {
+        st.keys.emplace(original->idempotency_key, original->id);
+        auto& lt = st.live[original->id];
+        lt.task = original;
+        lt.status = original->status;
+        lt.cls = requirement_class(*original);
+        ++st.counts[static_cast<size_t>(original->status)];
+        st.ctx->publish(event_type::task_created, *original);
+        materialize(self, std::move(original));
+      }
+      msg.reply(std::vector<submit_outcome>{std::move(out)});
+      return;
+    }
     msg.reply(make_error(errc::store_unavailable,
                          "the task could not be stored: " + msg.commit.err().message));
     return;
