@@ -8,6 +8,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "actors/internal/dataset_json.hpp"
 #include "inference/batch_eval.hpp"
 
 namespace hive::actors {
@@ -15,12 +16,38 @@ namespace {
 
 constexpr size_t max_name_length = 128;
 
-/// One of the two row arrays of a dataset: every row the same, non-zero length.
-result<size_t> read_rows(const rapidjson::Value& doc, const char* key, const std::string& field,
-                         std::vector<float>& out, size_t& budget) {
-  auto it = doc.FindMember(key);
+} // namespace
+
+bool gpu_enabled(std::string_view mode) {
+  return (mode == "cuda" || mode == "auto") && inference::probe_gpu().usable;
+}
+
+result<unit_t> check_object_name(std::string_view name, std::string_view field,
+                                 bool allow_reserved) {
+  std::string f{field};
+  if (name.empty() || name.size() > max_name_length)
+    return make_error(errc::invalid_field, f + " must be 1 to 128 characters", f);
+  for (unsigned char ch : name)
+    if (!std::isalnum(ch) && ch != '.' && ch != '_' && ch != '-')
+      return make_error(errc::invalid_field,
+                        f + " may hold only letters, digits, '.', '_' and '-'", f);
+  if (!allow_reserved && name.substr(0, reserved_prefix.size()) == reserved_prefix)
+    return make_error(errc::invalid_field,
+                      f + " must not start with '" + std::string{reserved_prefix}
+                        + "' (names Hive keeps for itself)",
+                      f);
+  return unit;
+}
+
+result<size_t> internal::read_rows(const rapidjson::Value& object, const char* key,
+                                   const std::string& field, std::vector<float>& out,
+                                   size_t& budget) {
+  if (!object.IsObject())
+    return make_error(errc::invalid_field, field + " must be an object", field);
+  auto it = object.FindMember(key);
+  auto end = object.MemberEnd();
   auto where = field + "." + key;
-  if (it == doc.MemberEnd() || !it->value.IsArray() || it->value.Empty())
+  if (it == end || !it->value.IsArray() || it->value.Empty())
     return make_error(errc::invalid_field, where + " must be a non-empty array of rows", where);
   size_t width = 0;
   const auto& rows = it->value;
@@ -52,45 +79,18 @@ result<size_t> read_rows(const rapidjson::Value& doc, const char* key, const std
   return width;
 }
 
-} // namespace
-
-bool gpu_enabled(std::string_view mode) {
-  return (mode == "cuda" || mode == "auto") && inference::probe_gpu().usable;
-}
-
-result<unit_t> check_object_name(std::string_view name, std::string_view field,
-                                 bool allow_reserved) {
+result<inference::dataset> internal::dataset_from(const rapidjson::Value& value,
+                                                  std::string_view field, size_t max_values) {
   std::string f{field};
-  if (name.empty() || name.size() > max_name_length)
-    return make_error(errc::invalid_field, f + " must be 1 to 128 characters", f);
-  for (unsigned char ch : name)
-    if (!std::isalnum(ch) && ch != '.' && ch != '_' && ch != '-')
-      return make_error(errc::invalid_field,
-                        f + " may hold only letters, digits, '.', '_' and '-'", f);
-  if (!allow_reserved && name.substr(0, reserved_prefix.size()) == reserved_prefix)
-    return make_error(errc::invalid_field,
-                      f + " must not start with '" + std::string{reserved_prefix}
-                        + "' (names Hive keeps for itself)",
-                      f);
-  return unit;
-}
-
-result<inference::dataset> decode_dataset(std::string_view json, std::string_view field,
-                                          size_t max_values) {
-  std::string f{field};
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
-  if (doc.HasParseError())
-    return make_error(errc::malformed_json, f + " is not valid JSON", f);
-  if (!doc.IsObject())
+  if (!value.IsObject())
     return make_error(errc::invalid_field,
                       f + " must be an object with \"inputs\" and \"outputs\" arrays", f);
   inference::dataset data;
   size_t budget = max_values;
-  auto inputs = read_rows(doc, "inputs", f, data.x, budget);
+  auto inputs = read_rows(value, "inputs", f, data.x, budget);
   if (!inputs)
     return std::move(inputs).err();
-  auto outputs = read_rows(doc, "outputs", f, data.y, budget);
+  auto outputs = read_rows(value, "outputs", f, data.y, budget);
   if (!outputs)
     return std::move(outputs).err();
   data.inputs = *inputs;
@@ -102,6 +102,16 @@ result<inference::dataset> decode_dataset(std::string_view json, std::string_vie
                         + std::to_string(data.y.size() / data.outputs),
                       f + ".outputs");
   return data;
+}
+
+result<inference::dataset> decode_dataset(std::string_view json, std::string_view field,
+                                          size_t max_values) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
+  if (doc.HasParseError())
+    return make_error(errc::malformed_json, std::string{field} + " is not valid JSON",
+                      std::string{field});
+  return internal::dataset_from(doc, field, max_values);
 }
 
 std::string encode_dataset(const inference::dataset& data) {

@@ -211,6 +211,23 @@ void on_submit(scheduler_actor* self, submit_msg& msg) {
   });
 }
 
+namespace {
+
+/// Makes a stored task live (its entry, counted by status), tells the event bus, starts it.
+void start_live(scheduler_actor* self, task_ptr task, event_type event,
+                std::string detail = {}) {
+  auto& st = self->state;
+  auto& lt = st.live[task->id];
+  lt.task = task;
+  lt.status = task->status;
+  lt.cls = requirement_class(*task);
+  ++st.counts[static_cast<size_t>(task->status)];
+  st.ctx->publish(event, *task, std::move(detail));
+  materialize(self, std::move(task));
+}
+
+} // namespace
+
 void on_admitted(scheduler_actor* self, admitted_msg& msg) {
   auto& st = self->state;
   st.admitting -= msg.fresh.size();
@@ -226,13 +243,7 @@ void on_admitted(scheduler_actor* self, admitted_msg& msg) {
       if (st.keys.count(original->idempotency_key) == 0 && st.live.count(original->id) == 0
           && !is_terminal(original->status)) {
         st.keys.emplace(original->idempotency_key, original->id);
-        auto& lt = st.live[original->id];
-        lt.task = original;
-        lt.status = original->status;
-        lt.cls = requirement_class(*original);
-        ++st.counts[static_cast<size_t>(original->status)];
-        st.ctx->publish(event_type::task_created, *original);
-        materialize(self, std::move(original));
+        start_live(self, std::move(original), event_type::task_created);
       }
       msg.reply(std::vector<submit_outcome>{std::move(out)});
       return;
@@ -260,13 +271,7 @@ void on_admitted(scheduler_actor* self, admitted_msg& msg) {
       st.pending_keys.erase(task->idempotency_key);
       st.keys.emplace(task->idempotency_key, task->id);
     }
-    auto& lt = st.live[task->id];
-    lt.task = task;
-    lt.status = task->status;
-    lt.cls = requirement_class(*task);
-    ++st.counts[static_cast<size_t>(task->status)];
-    st.ctx->publish(event_type::task_created, *task);
-    materialize(self, std::move(task));
+    start_live(self, std::move(task), event_type::task_created);
   }
 }
 
@@ -366,13 +371,7 @@ void on_retry(scheduler_actor* self, retry_msg& msg) {
       reply(make_error(errc::store_unavailable, "the retry could not be stored: "
                                                   + res.err().message));
   });
-  auto& lt = st.live[task->id];
-  lt.task = task;
-  lt.status = task->status;
-  lt.cls = requirement_class(*task);
-  ++st.counts[static_cast<size_t>(task->status)];
-  st.ctx->publish(event_type::task_retrying, *task, "retried by request");
-  materialize(self, std::move(task));
+  start_live(self, std::move(task), event_type::task_retrying, "retried by request");
 }
 
 void on_cancel(scheduler_actor* self, cancel_msg& msg) {

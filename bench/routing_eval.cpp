@@ -34,6 +34,7 @@
 
 #include "actors/learned_scorer.hpp"
 #include "actors/routing.hpp"
+#include "inference/text_features.hpp"
 #include "runtime/model.hpp"
 
 namespace {
@@ -98,13 +99,8 @@ void shake(world& w) {
 }
 
 double draw(uint64_t task, size_t agent, unsigned seed) {
-  uint64_t h = task * 0x9e3779b97f4a7c15ull ^ (agent + 1) * 0xbf58476d1ce4e5b9ull ^ seed;
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebull;
-  h ^= h >> 31;
-  return static_cast<double>(h >> 11) / static_cast<double>(1ull << 53);
+  return hive::inference::unit_hash(task * 0x9e3779b97f4a7c15ull
+                                    ^ (agent + 1) * 0xbf58476d1ce4e5b9ull ^ seed);
 }
 
 /// Chooses an agent for a task; learns from the outcome if it can.

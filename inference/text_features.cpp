@@ -11,6 +11,15 @@
 
 namespace hive::inference {
 
+double unit_hash(uint64_t h) noexcept {
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return static_cast<double>(h >> 11) / static_cast<double>(1ull << 53);
+}
+
 uint64_t fnv1a(std::string_view bytes) noexcept {
   uint64_t h = 14695981039346656037ull;
   for (unsigned char c : bytes) {

@@ -18,4 +18,9 @@ std::vector<float> hashed_bag_of_words(std::string_view text, size_t dims = 64);
 /// The 64-bit FNV-1a hash of `bytes` (the hash the features use).
 uint64_t fnv1a(std::string_view bytes) noexcept;
 
+/// A number in [0, 1) from a hash, mixed first (splitmix64's finaliser) so that neighbouring
+/// inputs spread over the whole range: reproducible "random" draws (the sim executor and the
+/// routing evaluation).
+double unit_hash(uint64_t h) noexcept;
+
 } // namespace hive::inference

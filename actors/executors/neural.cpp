@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include "actors/executor.hpp"
+#include "actors/internal/dataset_json.hpp"
 #include "actors/neural_library.hpp"
 #include "inference/batch_eval.hpp"
 #include "runtime/clock.hpp"
@@ -21,6 +22,7 @@ constexpr size_t max_hidden_layers = 8;
 constexpr unsigned max_layer_size = 1024;
 constexpr size_t curve_points = 200; ///< training_curve entries at most
 constexpr size_t max_predict_values = 10'000'000;
+constexpr size_t default_max_values = 10'000'000; ///< numbers in an inline training dataset
 
 using value = rapidjson::Value;
 
@@ -31,13 +33,6 @@ execution_result refuse(std::string why) {
 /// A store failure may pass (the database comes back): worth a retry.
 execution_result store_failure(const error& err) {
   return execution_result::failure(err.message, err.code == errc::store_unavailable);
-}
-
-std::string to_text(const value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w{buf};
-  v.Accept(w);
-  return std::string{buf.GetString(), buf.GetSize()};
 }
 
 bool parse_object(const std::string& text, rapidjson::Document& doc) {
@@ -65,7 +60,7 @@ result<inference::dataset> training_data(const rapidjson::Document& doc, persist
                       "{\"inputs\": [[...]], \"outputs\": [[...]]}",
                       "payload.dataset");
   if (it->value.IsObject())
-    return decode_dataset(to_text(it->value), "payload.dataset");
+    return internal::dataset_from(it->value, "payload.dataset", default_max_values);
   if (!it->value.IsString())
     return make_error(errc::invalid_field,
                       "payload.dataset must be a dataset name or an object", "payload.dataset");
@@ -273,30 +268,20 @@ public:
     if (!name)
       return refuse(name.err().message);
     // payload.inputs: rows; payload.input: one row (answered as one row of outputs).
-    auto rows_it = doc.FindMember("inputs");
-    auto one_it = doc.FindMember("input");
-    bool single = rows_it == doc.MemberEnd() && one_it != doc.MemberEnd();
-    if (rows_it == doc.MemberEnd() && !single)
+    bool single = !doc.HasMember("inputs") && doc.HasMember("input");
+    if (!doc.HasMember("inputs") && !single)
       return refuse("payload.inputs must hold the rows to predict (or payload.input one row)");
-    value wrapped{rapidjson::kObjectType};
-    value rows{rapidjson::kArrayType};
-    if (single)
-      rows.PushBack(value{one_it->value, doc.GetAllocator()}, doc.GetAllocator());
-    else
-      rows.CopyFrom(rows_it->value, doc.GetAllocator());
-    // Reuse the dataset reader: the inputs with a dummy output column.
-    value outputs{rapidjson::kArrayType};
-    if (rows.IsArray())
-      for (rapidjson::SizeType i = 0; i < rows.Size(); ++i) {
-        value zero{rapidjson::kArrayType};
-        zero.PushBack(0, doc.GetAllocator());
-        outputs.PushBack(zero, doc.GetAllocator());
-      }
-    wrapped.AddMember("inputs", rows, doc.GetAllocator());
-    wrapped.AddMember("outputs", outputs, doc.GetAllocator());
-    auto batch = decode_dataset(to_text(wrapped), "payload", max_predict_values);
-    if (!batch)
-      return refuse(batch.err().message);
+    if (single) { // read it as a one-row payload.inputs
+      value rows{rapidjson::kArrayType};
+      rows.PushBack(value{doc["input"], doc.GetAllocator()}, doc.GetAllocator());
+      doc.AddMember("inputs", rows, doc.GetAllocator());
+    }
+    inference::dataset batch;
+    size_t budget = max_predict_values;
+    auto width = internal::read_rows(doc, "inputs", "payload", batch.x, budget);
+    if (!width)
+      return refuse(width.err().message);
+    batch.inputs = *width;
 
     auto found = db_.find_object(model_kind, *name);
     if (!found)
@@ -308,25 +293,25 @@ public:
       return execution_result::failure("model '" + *name + "' cannot be read: "
                                          + net.err().message,
                                        false);
-    if (batch->inputs != net->inputs())
+    if (batch.inputs != net->inputs())
       return refuse("model '" + *name + "' takes " + std::to_string(net->inputs())
-                    + " inputs per row; the rows have " + std::to_string(batch->inputs));
+                    + " inputs per row; the rows have " + std::to_string(batch.inputs));
 
     // Large batches on the GPU when there is one; FANN row by row otherwise (or if the GPU
     // refuses: the answer is the same within 1e-5).
-    auto rows_n = batch->rows();
+    auto rows_n = batch.rows();
     std::vector<float> y(rows_n * net->outputs());
     std::string device = "CPU";
     bool done = false;
     if (gpu_ && rows_n >= gpu_batch_min_) {
       auto eval = inference::make_gpu_evaluator(net->weights());
-      if (eval && (*eval)->run(batch->x.data(), rows_n, y.data())) {
+      if (eval && (*eval)->run(batch.x.data(), rows_n, y.data())) {
         device = (*eval)->device();
         done = true;
       }
     }
     for (size_t r = 0; r < rows_n && !done; ++r) {
-      auto out = net->run(&batch->x[r * batch->inputs]);
+      auto out = net->run(&batch.x[r * batch.inputs]);
       std::copy(out.begin(), out.end(), y.begin() + static_cast<std::ptrdiff_t>(r * out.size()));
     }
 

@@ -16,14 +16,8 @@ namespace {
 
 /// A number in [0, 1) that depends only on the run.
 double draw(const task_record& task, const execution_context& on) {
-  auto h = inference::fnv1a(task.id + "#" + std::to_string(task.attempts) + "@" + on.agent_id);
-  // Finalise (splitmix64) so that neighbouring ids spread over the whole range.
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebull;
-  h ^= h >> 31;
-  return static_cast<double>(h >> 11) / static_cast<double>(1ull << 53);
+  return inference::unit_hash(
+    inference::fnv1a(task.id + "#" + std::to_string(task.attempts) + "@" + on.agent_id));
 }
 
 /// `traits[name][kind]` as a number, else `traits[default_name]`, else `fallback`.

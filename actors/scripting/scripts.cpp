@@ -232,9 +232,9 @@ void opt_number(lua_State* L, int opts, const char* key, double& out, bool& pres
 /// One task of a script-defined type: the handler as a coroutine of the agent's Lua state.
 class lua_run final : public resumable_run {
 public:
-  lua_run(std::shared_ptr<sandbox> box, std::string where, std::string type, task_record task,
+  lua_run(std::shared_ptr<sandbox> box, std::string script, std::string type, task_record task,
           execution_context on)
-    : box_(std::move(box)), where_(std::move(where)), type_(std::move(type)),
+    : box_(std::move(box)), script_(std::move(script)), type_(std::move(type)),
       task_(std::move(task)), on_(std::move(on)) {
     auto limit = std::chrono::milliseconds{task_.timeout_ms > 0 ? task_.timeout_ms : 3'600'000};
     deadline_ = std::chrono::steady_clock::now() + limit;
@@ -319,7 +319,7 @@ public:
   }
 
 private:
-  const std::string& script_name() const { return where_; }
+  const std::string& script_name() const { return script_; }
 
   /// Runs `fill`, which pushes one value on the main state, under lua_pcall, and moves that
   /// value to the coroutine: a memory error while building it fails the run instead of
@@ -478,7 +478,7 @@ private:
   size_t submitted_ = 0;
   size_t emitted_ = 0;
   uint64_t sequence_ = 0; ///< numbers this run's sub-tasks (their idempotency keys)
-  std::string where_; ///< the script's name
+  std::string script_; ///< the script's name
   std::string type_;
   task_record task_;
   execution_context on_;
