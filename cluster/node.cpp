@@ -32,6 +32,7 @@ typename Inspector::result_type inspect(Inspector& f, node_info& x) {
 
 } // namespace hive::cluster
 
+// CAF finds inspect() beside its type (argument-dependent lookup): cluster_event is runtime's.
 namespace hive::runtime {
 
 template <class Inspector>
