@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/wire.hpp"
 
 namespace hive::actors {
 namespace {
@@ -209,6 +210,36 @@ caf::behavior agent_behavior(agent_actor* self, context_ptr ctx, caf::actor_addr
         self->state.pool_runs().erase(ticket);
         return execution_result::failure("server is stopping", true);
       }
+      return rp;
+    },
+    [=](remote_run_atom, task_record& task,
+        execution_context& on) -> caf::result<execution_result> {
+      // A task of another node: run it as a local one (the request to this very actor), and
+      // let this node's scheduler count the agent's load meanwhile.
+      auto rp = self->make_response_promise();
+      auto scheduler = caf::actor_cast<caf::actor>(self->state.scheduler);
+      auto agent_id = on.agent_id;
+      auto started = self->state.ctx->now();
+      if (scheduler)
+        self->send(scheduler, remote_load_msg{agent_id, true});
+      auto done = [=](bool success) {
+        if (scheduler)
+          self->send(scheduler,
+                     remote_load_msg{agent_id, false, success,
+                                     static_cast<double>(self->state.ctx->now() - started)});
+      };
+      self->request(caf::actor_cast<caf::actor>(self), caf::infinite, run_atom::value,
+                    std::make_shared<task_record>(std::move(task)),
+                    std::make_shared<const execution_context>(std::move(on)))
+        .then(
+          [=](execution_result& res) mutable {
+            done(res.ok);
+            rp.deliver(std::move(res));
+          },
+          [=](caf::error& err) mutable {
+            done(false);
+            rp.deliver(std::move(err));
+          });
       return rp;
     },
     [=](deliver_atom, uint64_t ticket, execution_result& res) {

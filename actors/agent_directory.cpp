@@ -38,7 +38,47 @@ void agent_directory::remove(std::string_view id) {
   unindex_capabilities(entry);
   if (entry.record.type == agent_type::script)
     --script_agents_;
+  if (entry.remote)
+    --remote_;
   entries_.erase(i);
+}
+
+agent_entry& agent_directory::upsert_remote(agent_record record, caf::actor handle,
+                                            uint32_t reported_load) {
+  auto* entry = find(record.id);
+  if (entry == nullptr) {
+    auto& added = add(std::move(record));
+    added.remote = true;
+    ++remote_;
+    added.handle = std::move(handle);
+    added.reported_load = reported_load;
+    update_availability(added);
+    return added;
+  }
+  unindex_capabilities(*entry);
+  if (entry->record.type == agent_type::script)
+    --script_agents_;
+  if (entry->record.metadata_json != record.metadata_json)
+    entry->context.reset();
+  entry->record = std::move(record);
+  if (entry->record.type == agent_type::script) {
+    entry->script = script_of(entry->record);
+    ++script_agents_;
+  }
+  index_capabilities(*entry);
+  entry->remote = true;
+  entry->suspended = false;
+  entry->handle = std::move(handle);
+  entry->reported_load = reported_load;
+  update_availability(*entry);
+  return *entry;
+}
+
+void agent_directory::set_node_offline(std::string_view node_id, timestamp_ms now) {
+  for (auto& [id, entry] : entries_)
+    if (entry.remote && entry.record.node_id == node_id
+        && entry.record.state != agent_state::offline)
+      set_state(entry, agent_state::offline, now);
 }
 
 void agent_directory::apply(agent_entry& entry, const agent_patch& patch, timestamp_ms now) {
@@ -158,7 +198,7 @@ agent_entry* agent_directory::select(const task_record& task, const agent_scorer
       continue; // a script agent takes only its script's task types
     if (entry->record.type == agent_type::script && entry->script.empty())
       continue;
-    candidates_.push_back({&entry->record, entry->load});
+    candidates_.push_back({&entry->record, std::max(entry->load, entry->reported_load)});
     entries_scored_.push_back(entry);
   }
   if (candidates_.empty())

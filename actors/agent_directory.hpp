@@ -1,6 +1,7 @@
 // The scheduler's view of every agent: records, load, and indexes that make routing cheap.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -22,7 +23,11 @@ namespace hive::actors {
 struct agent_entry {
   agent_record record;
   caf::actor handle; ///< the agent's actor (set and replaced by the scheduler)
-  uint32_t load = 0; ///< tasks assigned and not yet released
+  uint32_t load = 0; ///< tasks assigned and not yet released (by this node)
+  /// Cluster mode, an agent of another node: the tasks it runs for all nodes, as its node
+  /// last reported. It takes work while the larger of this and `load` is below its limit.
+  uint32_t reported_load = 0;
+  bool remote = false; ///< lives on another node (record.node_id): mirrored, never stored
   uint32_t crash_streak = 0; ///< crashes since the agent last completed a task
   bool suspended = false;    ///< its actor was reported lost; no work until it is restarted
   /// What executors see of the agent; made at its first assignment (idle agents cost nothing)
@@ -36,7 +41,7 @@ struct agent_entry {
   /// Accepts work: idle or working, and below max_concurrency.
   bool available() const noexcept {
     return (record.state == agent_state::idle || record.state == agent_state::working)
-           && load < record.max_concurrency && !suspended;
+           && std::max(load, reported_load) < record.max_concurrency && !suspended;
   }
 };
 
@@ -49,10 +54,18 @@ public:
     return entries_;
   }
   size_t size() const noexcept { return entries_.size(); }
+  size_t remote_count() const noexcept { return remote_; }
 
   /// Adds an agent (its id must be new).
   agent_entry& add(agent_record record);
   void remove(std::string_view id);
+
+  /// Cluster mode: adds or refreshes an agent of another node as its node reported it (its
+  /// record, the handle of its actor, its load). Load reserved by this node stays.
+  agent_entry& upsert_remote(agent_record record, caf::actor handle, uint32_t reported_load);
+  /// Cluster mode: the agents of a node that is lost go offline; back to their reported
+  /// state when it is heard from again (upsert_remote).
+  void set_node_offline(std::string_view node_id, timestamp_ms now);
 
   /// Applies a validated patch (name, state, capabilities, max_concurrency, metadata).
   void apply(agent_entry& entry, const agent_patch& patch, timestamp_ms now);
@@ -96,6 +109,7 @@ private:
   std::unordered_map<std::string, std::vector<agent_entry*>> by_capability_;
   size_t rotation_ = 0;
   size_t script_agents_ = 0;
+  size_t remote_ = 0; ///< entries of agents that live on other nodes
   // select()'s working vectors, kept to avoid allocating per task.
   std::vector<candidate> candidates_;
   std::vector<agent_entry*> entries_scored_;

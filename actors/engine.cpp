@@ -53,6 +53,8 @@ core_settings settings_from(const runtime::config& cfg) {
   s.retry_max_ms = cfg.tasks.retry_max_ms;
   s.aging_ms = cfg.tasks.aging_ms;
   s.max_batch = cfg.tasks.max_batch;
+  if (cfg.cluster.enabled)
+    s.node_id = cfg.cluster.node_id;
   return s;
 }
 
@@ -167,6 +169,10 @@ result<std::unique_ptr<engine>> engine::start(caf::actor_system& sys, const runt
 }
 
 engine::engine(std::shared_ptr<impl> ptr) : impl_(std::move(ptr)) {}
+
+const caf::actor& engine::scheduler() const noexcept {
+  return impl_->scheduler;
+}
 
 engine::~engine() {
   if (!impl_->stopped)

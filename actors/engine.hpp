@@ -20,6 +20,7 @@
 #include "runtime/resources.hpp"
 
 namespace caf {
+class actor;
 class actor_system;
 } // namespace caf
 
@@ -52,7 +53,8 @@ struct agent_query {
 };
 
 struct hive_status {
-  uint64_t agents_total = 0;
+  uint64_t agents_total = 0; ///< in cluster mode, on every node
+  uint64_t agents_here = 0;  ///< living on this node
   std::array<uint64_t, agent_state_count> agents_by_state{};
   persistence::task_counts tasks_by_status{};
   std::array<uint64_t, priority_levels> queue_depth_by_priority{}; ///< waiting for an agent
@@ -129,6 +131,8 @@ public:
   /// Ok while the store answers.
   void ready(callback<unit_t> done);
   const executor_registry& executors() const noexcept;
+  /// The scheduler actor (cluster mode: the node actor introduces it to the other nodes).
+  const caf::actor& scheduler() const noexcept;
 
   // -- monitoring (answered at once from memory; thread-safe) ------------------
 

@@ -1,8 +1,7 @@
 // The core's actor protocol: every message the scheduler, task and agent actors exchange.
 //
 // All of these are local messages (they carry callbacks and shared pointers), allowed through
-// CAF_ALLOW_UNSAFE_MESSAGE_TYPE. Messages that cross nodes get inspect() and a type-id block
-// when the cluster arrives.
+// CAF_ALLOW_UNSAFE_MESSAGE_TYPE. Messages that cross nodes are in wire.hpp.
 #pragma once
 
 #include <memory>
@@ -139,6 +138,34 @@ struct dep_status_msg {
 /// is terminal.
 using await_dep_atom = caf::atom_constant<caf::atom("await_dep")>;
 
+// -- cluster node -> scheduler (cluster mode) ------------------------------------------
+
+/// A node joined or came back: the handle of its scheduler, which gets this node's agents.
+struct peer_up_msg {
+  std::string node_id;
+  caf::actor scheduler;
+  uint64_t running = 0; ///< tasks running there (for "least_loaded" placement)
+};
+/// A node was lost: its agents are offline here until it is back.
+struct peer_down_msg {
+  std::string node_id;
+};
+/// Unfinished tasks this node took over from lost nodes (store::claim_orphans).
+struct adopt_msg {
+  std::vector<task_record> tasks;
+};
+
+// -- agent actor -> its scheduler -------------------------------------------------------
+
+/// A run asked by another node started (or ended) on one of this node's agents: the agent's
+/// load counts it, so every node sees how busy the agent is.
+struct remote_load_msg {
+  std::string agent_id;
+  bool started = true;
+  bool success = false;
+  double latency_ms = 0;
+};
+
 // -- scheduler -> task actor ----------------------------------------------------
 
 /// Cancel the task; `reply` with its record afterwards.
@@ -186,3 +213,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::dep_status_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::watch_task_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::resume_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::lend_slot_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::peer_up_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::peer_down_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::adopt_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::remote_load_msg)

@@ -29,6 +29,31 @@ void check_drain(scheduler_actor* self) {
   }
 }
 
+void resume_stored_task(scheduler_actor* self, task_record stored, const char* why) {
+  auto& st = self->state;
+  if (st.live.count(stored.id) != 0)
+    return;
+  auto task = std::make_shared<task_record>(std::move(stored));
+  if (task->status == task_status::running) {
+    // Interrupted by a stop or crash: run it again. One write per task, so that it takes
+    // the task's own group-commit lane ahead of the task's next changes (see write_behind).
+    --st.counts[static_cast<size_t>(task_status::running)];
+    ++st.counts[static_cast<size_t>(task_status::queued)];
+    task->status = task_status::queued;
+    task->updated_at = st.ctx->now();
+    persistence::write_batch batch;
+    batch.tasks.push_back(*task);
+    batch.events.push_back(
+      task_event{task->id, task_status::queued, task->updated_at, task->attempts, {}, why});
+    st.ctx->writer->enqueue_durable(std::move(batch));
+  }
+  auto& lt = st.live[task->id];
+  lt.task = task;
+  lt.status = task->status;
+  lt.cls = requirement_class(*task);
+  materialize(self, std::move(task));
+}
+
 } // namespace internal
 
 namespace {
@@ -39,6 +64,7 @@ void on_status(scheduler_actor* self, status_msg& msg) {
   auto& st = self->state;
   hive_status out;
   out.agents_total = st.agents.size();
+  out.agents_here = st.agents.size() - st.agents.remote_count();
   out.agents_by_state = st.agents.count_by_state();
   out.tasks_by_status = st.counts;
   for (int lvl = 0; lvl < priority_levels; ++lvl)
@@ -61,7 +87,6 @@ void on_status(scheduler_actor* self, status_msg& msg) {
 
 void recover(scheduler_actor* self, recovered_state& rec) {
   auto& st = self->state;
-  auto now = st.ctx->now();
   st.counts = rec.counts;
   for (auto& agent : rec.agents) {
     if (agent.state == agent_state::working || agent.state == agent_state::offline)
@@ -70,27 +95,8 @@ void recover(scheduler_actor* self, recovered_state& rec) {
   }
   for (auto& [id, key] : rec.idempotency_keys)
     st.keys.emplace(std::move(key), std::move(id));
-  for (auto& t : rec.unfinished) {
-    auto task = std::make_shared<task_record>(std::move(t));
-    if (task->status == task_status::running) {
-      // Interrupted by a stop or crash: run it again. One write per task, so that it takes
-      // the task's own group-commit lane ahead of the task's next changes (see write_behind).
-      --st.counts[static_cast<size_t>(task_status::running)];
-      ++st.counts[static_cast<size_t>(task_status::queued)];
-      task->status = task_status::queued;
-      task->updated_at = now;
-      persistence::write_batch batch;
-      batch.tasks.push_back(*task);
-      batch.events.push_back(task_event{task->id, task_status::queued, now, task->attempts, {},
-                                        "re-queued after a restart"});
-      st.ctx->writer->enqueue_durable(std::move(batch));
-    }
-    auto& lt = st.live[task->id];
-    lt.task = task;
-    lt.status = task->status;
-    lt.cls = requirement_class(*task);
-    materialize(self, std::move(task));
-  }
+  for (auto& t : rec.unfinished)
+    resume_stored_task(self, std::move(t), "re-queued after a restart");
   if (!rec.agents.empty() || !rec.unfinished.empty())
     runtime::log_info("scheduler", "recovered " + std::to_string(st.agents.size())
                                      + " agents and " + std::to_string(st.live.size())
@@ -208,6 +214,28 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
     [=](agent_update_msg& msg) { ++self->state.activity; on_agent_update(self, msg); },
     [=](agent_delete_msg& msg) { ++self->state.activity; on_agent_delete(self, msg); },
     [=](status_msg& msg) { on_status(self, msg); },
+    // Cluster mode (scheduler_cluster.cpp).
+    [=](peer_up_msg& msg) { on_peer_up(self, msg); },
+    [=](peer_down_msg& msg) { on_peer_down(self, msg); },
+    [=](agents_sync_atom, const std::string& node_id, std::vector<remote_agent>& changed,
+        const std::vector<std::string>& removed, bool full) {
+      on_agents_sync(self, node_id, changed, removed, full);
+    },
+    [=](adopt_msg& msg) { ++self->state.activity; on_adopt(self, msg); },
+    [=](remote_load_msg& msg) { on_remote_load(self, msg); },
+    [=](remote_create_atom, agent_record& spec) -> caf::result<remote_reply> {
+      ++self->state.activity;
+      return on_remote_create(self, spec);
+    },
+    [=](remote_update_atom, std::string& id, wire_patch& patch) -> caf::result<remote_reply> {
+      ++self->state.activity;
+      return on_remote_update(self, id, patch);
+    },
+    [=](remote_delete_atom, std::string& id) -> caf::result<remote_reply> {
+      ++self->state.activity;
+      return on_remote_delete(self, id);
+    },
+    [=](deliver_reply_msg& msg) { msg.rp.deliver(std::move(msg.reply)); },
     [=](drain_msg& msg) {
       auto& s = self->state;
       s.draining = true;
@@ -228,6 +256,7 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
     },
     [=](tick_atom) {
       auto& s = self->state;
+      sync_agents(self);
       flush_agents(s);
       // After a burst of work, once a whole tick passed quietly, hand freed memory back.
       if (s.activity == s.activity_seen && s.activity != s.activity_trimmed) {

@@ -11,6 +11,7 @@ namespace hive::actors::internal {
 void spawn_agent(scheduler_actor* self, agent_entry& entry) {
   entry.handle = spawn_agent_actor(self, self->state.ctx);
   self->monitor(entry.handle);
+  note_agent_change(self->state, entry.record.id); // other nodes need the new handle
   if (entry.suspended)
     self->state.agents.set_suspended(entry, false);
 }
@@ -33,8 +34,8 @@ void flush_agents(scheduler_state& st) {
     return;
   persistence::write_batch batch;
   for (const auto& id : st.dirty_agents)
-    if (auto* agent = st.agents.find(id))
-      batch.agents.push_back(agent->record);
+    if (auto* agent = st.agents.find(id); agent != nullptr && !agent->remote)
+      batch.agents.push_back(agent->record); // other nodes' agents are theirs to store
   st.dirty_agents.clear();
   if (!batch.empty())
     st.ctx->writer->enqueue_durable(std::move(batch));
@@ -42,6 +43,8 @@ void flush_agents(scheduler_state& st) {
 
 void on_agent_create(scheduler_actor* self, agent_create_msg& msg) {
   auto& st = self->state;
+  if (place_elsewhere(self, msg))
+    return; // another node creates it (or the placement was refused)
   if (st.agents.size() >= st.ctx->settings.max_agents) {
     msg.reply(make_error(errc::capacity_exceeded,
                          "the hive already has the maximum of "
@@ -71,6 +74,7 @@ void on_agent_create(scheduler_actor* self, agent_create_msg& msg) {
   if (rec.state != agent_state::paused)
     rec.state = agent_state::idle;
   spawn_agent(self, st.agents.add(rec));
+  note_agent_change(st, rec.id);
   st.ctx->publish(event_type::agent_created, rec);
   persistence::write_batch batch;
   batch.agents.push_back(rec);
@@ -95,6 +99,8 @@ void on_agent_update(scheduler_actor* self, agent_update_msg& msg) {
     msg.reply(make_error(errc::not_found, "no agent with id " + msg.id, "id"));
     return;
   }
+  if (forward_to_home(self, msg))
+    return;
   st.agents.apply(*entry, msg.patch, st.ctx->now());
   if (entry->suspended && entry->handle && msg.patch.state == agent_state::idle)
     st.agents.set_suspended(*entry, false); // an operator vouches for it
@@ -104,6 +110,7 @@ void on_agent_update(scheduler_actor* self, agent_update_msg& msg) {
     spawn_agent(self, *entry);
   }
   st.dirty_agents.erase(msg.id);
+  note_agent_change(st, msg.id);
   st.ctx->publish(event_type::agent_updated, entry->record);
   persistence::write_batch batch;
   batch.agents.push_back(entry->record);
@@ -126,6 +133,8 @@ void on_agent_delete(scheduler_actor* self, agent_delete_msg& msg) {
     msg.reply(make_error(errc::not_found, "no agent with id " + msg.id, "id"));
     return;
   }
+  if (forward_to_home(self, msg))
+    return;
   if (entry->handle) {
     self->demonitor(entry->handle);
     // Its running tasks see the actor go down and are retried elsewhere.
@@ -140,6 +149,7 @@ void on_agent_delete(scheduler_actor* self, agent_delete_msg& msg) {
   }
   st.agents.remove(msg.id);
   st.dirty_agents.erase(msg.id);
+  note_agent_change(st, msg.id, true);
   persistence::write_batch batch;
   batch.deleted_agents.push_back(msg.id);
   auto reply = std::move(msg.reply);
@@ -178,7 +188,7 @@ void on_agent_down(scheduler_actor* self, caf::down_msg& dm) {
   // Crashes are rare: a scan beats keeping an address index per agent.
   agent_entry* crashed = nullptr;
   for (auto& kv : st.agents.entries())
-    if (kv.second.handle && kv.second.handle.address() == dm.source)
+    if (!kv.second.remote && kv.second.handle && kv.second.handle.address() == dm.source)
       crashed = st.agents.find(kv.first);
   if (crashed == nullptr)
     return;

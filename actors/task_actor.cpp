@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/wire.hpp"
 #include "runtime/log.hpp"
 
 namespace hive::actors {
@@ -215,17 +216,24 @@ void start_attempt(task_actor* self, assign_msg& msg) {
   auto current = [self, attempt] {
     return self->state.running && self->state.task->attempts == attempt;
   };
-  self->request(msg.agent, std::chrono::milliseconds{timeout_ms}, run_atom::value, st.task,
-                msg.context)
-    .then(
-      [=](execution_result& res) {
-        if (current())
-          on_outcome(self, res);
-      },
-      [=](caf::error& err) {
-        if (current())
-          on_run_error(self, err, timeout_ms);
-      });
+  auto on_result = [=](execution_result& res) {
+    if (current())
+      on_outcome(self, res);
+  };
+  auto on_error = [=](caf::error& err) {
+    if (current())
+      on_run_error(self, err, timeout_ms);
+  };
+  auto timeout = std::chrono::milliseconds{timeout_ms};
+  if (msg.agent.node() == self->node()) {
+    self->request(msg.agent, timeout, run_atom::value, st.task, msg.context)
+      .then(on_result, on_error);
+    return;
+  }
+  // An agent of another node: the task and the agent's view travel by value.
+  static const execution_context nobody;
+  self->request(msg.agent, timeout, remote_run_atom::value, t, msg.context ? *msg.context : nobody)
+    .then(on_result, on_error);
 }
 
 void wait_for_dependencies(task_actor* self) {

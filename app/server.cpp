@@ -65,10 +65,18 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   store_opts.connection_timeout_secs = cfg.database.connection_timeout_secs;
   store_opts.statement_timeout_secs = cfg.database.statement_timeout_secs;
   store_opts.pool_recycle_secs = cfg.database.pool_recycle_secs;
+  if (cfg.cluster.enabled)
+    store_opts.node_id = cfg.cluster.node_id; // tasks and agents of this node
   auto db = persistence::open_store(store_opts);
   if (!db)
     return std::move(db).err();
   ptr->db = std::move(*db);
+  if (cfg.cluster.enabled) {
+    // Hold the lease before reading this node's tasks back: a survivor taking them over
+    // meanwhile would run them twice.
+    if (auto held = ptr->db->renew_lease(cluster::lease_ttl_ms(cfg.cluster)); !held)
+      return std::move(held).err();
+  }
   // L2: executors, the actor system and the engine (recovers agents and tasks).
   actors::register_builtin_executors(ptr->executors);
   actors::register_neural_executors(ptr->executors, *ptr->db,
@@ -184,7 +192,7 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
     auto probe = [engine, counts] {
       engine->status([counts](result<actors::hive_status> st) {
         if (st) {
-          counts->agents = st->agents_total;
+          counts->agents = st->agents_here;
           counts->running = st->running_tasks;
         }
       });
@@ -192,11 +200,15 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
     };
     // Events cross nodes for the WebSocket clients: local ones go out, remote ones come in.
     std::weak_ptr<net::ws_hub> hub = ptr->ws;
-    auto node = cluster::node::start(*ptr->sys, cfg.cluster, ptr->http->port(), probe,
-                                     [hub](const runtime::cluster_event& ev) {
-                                       if (auto h = hub.lock())
-                                         h->deliver_remote(ev);
-                                     });
+    cluster::node_links links;
+    links.scheduler = &engine->scheduler();
+    links.store = ptr->db.get();
+    links.load = probe;
+    links.remote_events = [hub](const runtime::cluster_event& ev) {
+      if (auto h = hub.lock())
+        h->deliver_remote(ev);
+    };
+    auto node = cluster::node::start(*ptr->sys, cfg.cluster, ptr->http->port(), std::move(links));
     if (!node) {
       ptr->http->stop();
       ptr->ws->stop();

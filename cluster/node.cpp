@@ -1,6 +1,7 @@
 // The node actor: membership by join, gossip of newcomers, heartbeats, failure detection.
 #include "cluster/node.hpp"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -8,8 +9,12 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
+#include "actors/messages.hpp"
+#include "actors/wire.hpp"
+#include "persistence/store.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/log.hpp"
+#include "runtime/thread_pool.hpp"
 
 namespace hive::cluster {
 
@@ -21,13 +26,14 @@ struct node_info {
   uint16_t http_port = 0;
   uint64_t agents = 0;
   uint64_t running = 0;
-  caf::actor handle; ///< the node actor
+  caf::actor handle;    ///< the node actor
+  caf::actor scheduler; ///< the node's scheduler (agents and tasks cross nodes through it)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_info& x) {
   return f(caf::meta::type_name("hive_node_info"), x.node_id, x.host, x.cluster_port,
-           x.http_port, x.agents, x.running, x.handle);
+           x.http_port, x.agents, x.running, x.handle, x.scheduler);
 }
 
 } // namespace hive::cluster
@@ -64,6 +70,17 @@ struct snapshot {
   std::vector<runtime::cluster_member> members;
 };
 
+/// The store work of a node (lease renewals, take-overs): one thread of its own, and at most
+/// one of each kind in flight.
+struct lease_keeper {
+  persistence::store* db = nullptr;
+  uint32_t ttl_ms = 0;
+  runtime::thread_pool thread{1, "hive-lease"};
+  std::atomic<bool> renewing{false};
+  std::atomic<bool> sweeping{false};
+  std::atomic<bool> renew_failed{false};
+};
+
 struct member {
   node_info info;
   bool online = true;
@@ -81,6 +98,9 @@ struct node_state {
   caf::io::middleman_actor connector; ///< the (TLS or plain) middleman: reconnects
   std::vector<runtime::cluster_event> outbox; ///< local events waiting for the next flush
   uint64_t events_dropped = 0;
+  caf::actor scheduler; ///< this node's
+  std::shared_ptr<lease_keeper> leases;
+  timestamp_ms last_sweep = 0;
 
   static inline const char* name = "hive.node";
 };
@@ -116,6 +136,7 @@ void upsert(node_actor* self, const node_info& info) {
     return;
   auto& m = st.members[info.node_id];
   bool fresh_handle = m.info.handle != info.handle;
+  bool news = !m.online || m.info.node_id.empty() || fresh_handle;
   if (!m.online || m.info.node_id.empty())
     runtime::log_info("cluster", "node " + info.node_id + " (" + address(info) + ") is online");
   m.info = info;
@@ -123,6 +144,60 @@ void upsert(node_actor* self, const node_info& info) {
   m.last_heard = now_ms();
   if (fresh_handle)
     self->monitor(info.handle);
+  if (news && st.scheduler && info.scheduler) // its scheduler and ours exchange agents
+    self->send(st.scheduler, actors::peer_up_msg{info.node_id, info.scheduler, info.running});
+}
+
+/// A node is lost: its agents are offline here until it is back.
+void mark_offline(node_actor* self, const std::string& id, member& m, const std::string& why) {
+  m.online = false;
+  runtime::log_warn("cluster", why);
+  if (self->state.scheduler)
+    self->send(self->state.scheduler, actors::peer_down_msg{id});
+}
+
+/// Renews this node's lease (every heartbeat) and, every failure timeout, takes over the
+/// unfinished tasks of nodes whose lease expired; both on the keeper's thread.
+void keep_leases(node_actor* self, timestamp_ms now) {
+  auto& st = self->state;
+  auto keeper = st.leases;
+  if (!keeper || keeper->db == nullptr)
+    return;
+  if (!keeper->renewing.exchange(true)) {
+    keeper->thread.post([keeper] {
+      auto ok = keeper->db->renew_lease(keeper->ttl_ms);
+      if (!ok && !keeper->renew_failed.exchange(true))
+        runtime::log_error("cluster", "cannot renew this node's lease: " + ok.err().message
+                                        + " (after " + std::to_string(keeper->ttl_ms)
+                                        + " ms other nodes take its tasks over)");
+      else if (ok && keeper->renew_failed.exchange(false))
+        runtime::log_info("cluster", "this node's lease is renewed again");
+      keeper->renewing = false;
+    });
+  }
+  if (now - st.last_sweep < static_cast<timestamp_ms>(st.cfg.failure_timeout_ms))
+    return;
+  st.last_sweep = now;
+  if (keeper->sweeping.exchange(true))
+    return;
+  auto scheduler = st.scheduler;
+  keeper->thread.post([keeper, scheduler] {
+    auto claimed = keeper->db->claim_orphans();
+    keeper->sweeping = false;
+    if (!claimed) {
+      runtime::log_warn("cluster", "cannot check for the tasks of lost nodes: "
+                                     + claimed.err().message);
+      return;
+    }
+    if (claimed->tasks.empty())
+      return;
+    std::string nodes;
+    for (const auto& n : claimed->from_nodes)
+      nodes += (nodes.empty() ? "" : ", ") + n;
+    runtime::log_warn("cluster", "took over " + std::to_string(claimed->tasks.size())
+                                   + " unfinished tasks of lost nodes (" + nodes + ")");
+    caf::anon_send(scheduler, actors::adopt_msg{std::move(claimed->tasks)});
+  });
 }
 
 void refresh_self(node_actor* self) {
@@ -155,8 +230,11 @@ void reconnect(node_actor* self, const node_info& target) {
 
 caf::behavior node_behavior(node_actor* self, runtime::cluster_config cfg, node_info me,
                             load_probe load, std::shared_ptr<snapshot> view, event_sink sink,
-                            caf::io::middleman_actor connector) {
+                            caf::io::middleman_actor connector,
+                            std::shared_ptr<lease_keeper> leases) {
   auto& st = self->state;
+  st.scheduler = me.scheduler;
+  st.leases = std::move(leases);
   st.connector = std::move(connector);
   st.remote_events = std::move(sink);
   st.cfg = std::move(cfg);
@@ -166,12 +244,9 @@ caf::behavior node_behavior(node_actor* self, runtime::cluster_config cfg, node_
   st.view = std::move(view);
   publish_view(self);
   self->set_down_handler([=](caf::down_msg& dm) {
-    for (auto& [id, m] : self->state.members) {
-      if (m.online && m.info.handle.address() == dm.source) {
-        m.online = false;
-        runtime::log_warn("cluster", "lost the connection to node " + id + ": offline");
-      }
-    }
+    for (auto& [id, m] : self->state.members)
+      if (m.online && m.info.handle.address() == dm.source)
+        mark_offline(self, id, m, "lost the connection to node " + id + ": offline");
     publish_view(self);
   });
   self->send(self, tick_atom::value);
@@ -246,17 +321,16 @@ caf::behavior node_behavior(node_actor* self, runtime::cluster_config cfg, node_
       for (auto& [id, m] : s.members) {
         if (m.info.handle)
           self->send(m.info.handle, heartbeat_atom::value, s.self, s.cfg.secret);
-        if (m.online && now - m.last_heard > static_cast<timestamp_ms>(s.cfg.failure_timeout_ms)) {
-          m.online = false;
-          runtime::log_warn("cluster", "no heartbeat from node " + id + " for "
-                                         + std::to_string(s.cfg.failure_timeout_ms)
-                                         + " ms: offline");
-        }
+        if (m.online && now - m.last_heard > static_cast<timestamp_ms>(s.cfg.failure_timeout_ms))
+          mark_offline(self, id, m, "no heartbeat from node " + id + " for "
+                                      + std::to_string(s.cfg.failure_timeout_ms)
+                                      + " ms: offline");
         if (!m.online && now - m.last_attempt > static_cast<timestamp_ms>(s.cfg.failure_timeout_ms)) {
           m.last_attempt = now;
           reconnect(self, m.info);
         }
       }
+      keep_leases(self, now);
       publish_view(self);
       self->delayed_send(self, std::chrono::milliseconds{s.cfg.heartbeat_interval_ms},
                          tick_atom::value);
@@ -276,13 +350,20 @@ struct node::impl {
   caf::actor_system* sys = nullptr;
   caf::actor actor;
   std::shared_ptr<snapshot> view;
+  std::shared_ptr<lease_keeper> leases;
 };
+
+uint32_t lease_ttl_ms(const runtime::cluster_config& cfg) noexcept {
+  return 2 * cfg.failure_timeout_ms;
+}
 
 node::node(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
 
 node::~node() {
   if (impl_ && impl_->actor)
     caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
+  if (impl_ && impl_->leases)
+    impl_->leases->thread.stop(); // finishes a renewal or take-over in flight
 }
 
 void configure(caf::actor_system_config& sys_cfg, const runtime::cluster_config& cfg) {
@@ -297,24 +378,29 @@ void configure(caf::actor_system_config& sys_cfg, const runtime::cluster_config&
   sys_cfg.add_message_type<std::vector<node_info>>("hive_node_info_list");
   sys_cfg.add_message_type<runtime::cluster_event>("hive_cluster_event");
   sys_cfg.add_message_type<std::vector<runtime::cluster_event>>("hive_cluster_event_list");
+  actors::register_wire_types(sys_cfg); // agents and tasks between schedulers
 }
 
 result<std::unique_ptr<node>> node::start(caf::actor_system& sys,
                                           const runtime::cluster_config& cfg,
-                                          uint16_t http_port, load_probe load,
-                                          event_sink remote_events) {
+                                          uint16_t http_port, node_links links) {
   auto p = std::make_shared<impl>();
   p->sys = &sys;
   p->view = std::make_shared<snapshot>();
+  p->leases = std::make_shared<lease_keeper>();
+  p->leases->db = links.store;
+  p->leases->ttl_ms = lease_ttl_ms(cfg);
   node_info me;
   me.node_id = cfg.node_id;
   me.host = cfg.host;
   me.cluster_port = cfg.port;
   me.http_port = http_port;
+  if (links.scheduler != nullptr)
+    me.scheduler = *links.scheduler;
   auto connector = cfg.tls() ? sys.openssl_manager().actor_handle()
                              : sys.middleman().actor_handle();
-  p->actor = sys.spawn(node_behavior, cfg, me, std::move(load), p->view,
-                       std::move(remote_events), connector);
+  p->actor = sys.spawn(node_behavior, cfg, me, std::move(links.load), p->view,
+                       std::move(links.remote_events), connector, p->leases);
   std::unique_ptr<node> out{new node(p)};
 
   auto port = cfg.tls() ? caf::openssl::publish(p->actor, cfg.port, nullptr, true)
@@ -361,9 +447,6 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   }
   runtime::log_info("cluster", joined ? "joined the cluster"
                                       : "no seed answered: this node starts the cluster");
-  runtime::log_warn("cluster", "this version shares membership only: each node runs the agents "
-                               "and unfinished tasks it loads from the shared database, so "
-                               "submit work through one node (see docs/operations.md)");
   return out;
 }
 

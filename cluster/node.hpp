@@ -12,9 +12,14 @@
 #include "runtime/error.hpp"
 
 namespace caf {
+class actor;
 class actor_system;
 class actor_system_config;
 } // namespace caf
+
+namespace hive::persistence {
+class store;
+} // namespace hive::persistence
 
 namespace hive::cluster {
 
@@ -31,6 +36,23 @@ using load_probe = std::function<std::pair<uint64_t, uint64_t>()>;
 /// actor's thread; must not block.
 using event_sink = std::function<void(const runtime::cluster_event&)>;
 
+/// What a node works with besides the membership.
+struct node_links {
+  /// This node's scheduler: told when nodes come and go (peer_up_msg / peer_down_msg, so it
+  /// exchanges agents with theirs) and given the tasks taken over from lost nodes.
+  const caf::actor* scheduler = nullptr;
+  /// The shared store: this node's lease is renewed there at every heartbeat, and every
+  /// failure timeout the unfinished tasks of nodes whose lease expired are taken over (on a
+  /// thread of the node's own, never on the node actor).
+  persistence::store* store = nullptr;
+  load_probe load;
+  event_sink remote_events;
+};
+
+/// How long a node's lease lasts after each renewal: twice the failure timeout, so a node
+/// that is merely slow to renew is not taken over.
+uint32_t lease_ttl_ms(const runtime::cluster_config& cfg) noexcept;
+
 /// This node's membership of the cluster.
 ///
 /// start() publishes the node actor on cluster.port, then asks each seed (host:port) to let
@@ -44,8 +66,7 @@ class node {
 public:
   static result<std::unique_ptr<node>> start(caf::actor_system& sys,
                                              const runtime::cluster_config& cfg,
-                                             uint16_t http_port, load_probe load,
-                                             event_sink remote_events = {});
+                                             uint16_t http_port, node_links links);
   ~node(); ///< stops the node actor (the others see this node go offline)
 
   node(const node&) = delete;

@@ -408,6 +408,12 @@ result<agent_record> decode_agent(std::string_view body, const codec_limits& lim
         || (a.state != agent_state::idle && a.state != agent_state::paused))
       return bad_field("state", "must be idle or paused");
   }
+  // Cluster mode: where the agent should live ("least_loaded" or a node id); the scheduler
+  // checks it against the membership and sets node_id to the node chosen.
+  auto placement = get_string(doc, "placement", "", limits.max_name_bytes, false);
+  if (!placement)
+    return std::move(placement).err();
+  a.node_id = std::move(*placement);
   return a;
 }
 

@@ -156,6 +156,8 @@ void write_agent(writer& w, const agent_record& a) {
   put_raw(w, "metadata", a.metadata_json, rapidjson::kObjectType);
   put_time(w, "created_at", a.created_at);
   put_time(w, "updated_at", a.updated_at);
+  if (!a.node_id.empty())
+    put(w, "node_id", a.node_id);
   w.EndObject();
 }
 

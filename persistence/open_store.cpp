@@ -39,6 +39,20 @@ result<bool> parse_full_sync(std::string_view text) {
 
 } // namespace
 
+result<unit_t> store::renew_lease(uint32_t) {
+  return make_error(errc::invalid_field,
+                    "cluster mode needs PostgreSQL: the " + std::string{name()}
+                      + " store keeps no node leases",
+                    "database.url");
+}
+
+result<orphan_claim> store::claim_orphans() {
+  return make_error(errc::invalid_field,
+                    "cluster mode needs PostgreSQL: the " + std::string{name()}
+                      + " store keeps no task owners",
+                    "database.url");
+}
+
 result<std::unique_ptr<store>> open_store(std::string_view url, std::string_view synchronous,
                                           size_t cache_kib) {
   store_options opts;
@@ -63,7 +77,7 @@ result<std::unique_ptr<store>> open_store(const store_options& opts) {
     pool.connection_timeout_secs = opts.connection_timeout_secs;
     pool.statement_timeout_secs = opts.statement_timeout_secs;
     pool.recycle_secs = opts.pool_recycle_secs;
-    auto db = internal::postgres_store::open(pool);
+    auto db = internal::postgres_store::open(pool, opts.node_id);
     if (!db)
       return std::move(db).err();
     return std::unique_ptr<store>{std::move(*db)};
@@ -73,6 +87,10 @@ result<std::unique_ptr<store>> open_store(const store_options& opts) {
                       "database.url");
 #endif
   }
+  if (!opts.node_id.empty())
+    return make_error(errc::invalid_field,
+                      "cluster mode needs a shared PostgreSQL database (HIVE_DATABASE__URL)",
+                      "database.url");
   if (starts_with(url, memory_scheme))
     return std::unique_ptr<store>{std::make_unique<internal::memory_store>()};
   if (starts_with(url, sqlite_scheme)) {

@@ -42,6 +42,12 @@ struct task_filter {
 
 using task_counts = std::array<uint64_t, task_status_count>;
 
+/// Unfinished tasks a node took over from nodes whose lease ran out (cluster mode).
+struct orphan_claim {
+  std::vector<task_record> tasks;      ///< now owned by this node, oldest first
+  std::vector<std::string> from_nodes; ///< the nodes whose leases had expired
+};
+
 /// A named document the store keeps for other parts of Hive: trained networks, datasets, the
 /// routing model's experience. `kind` groups them ("model", "dataset", ...); (kind, name) is
 /// the key.
@@ -92,6 +98,19 @@ public:
   /// Cheap liveness check for /ready.
   virtual result<unit_t> ping() = 0;
 
+  // -- cluster mode (PostgreSQL opened with a node id; other stores refuse) ----------------
+  //
+  // Every task row belongs to the node that admitted it (its owner runs the task's actor and
+  // is the only writer of its state); unfinished_tasks() and load_agents() then answer only
+  // this node's tasks and agents. Each node holds a lease it renews; once a node's lease has
+  // expired, claim_orphans() moves its unfinished tasks to the caller in one transaction, so
+  // each is taken over by exactly one node.
+
+  /// Extends this node's lease to `ttl_ms` from now (the database's clock). Blocks.
+  virtual result<unit_t> renew_lease(uint32_t ttl_ms);
+  /// Takes over the unfinished tasks of every node whose lease expired. Blocks.
+  virtual result<orphan_claim> claim_orphans();
+
   /// How many transactions `apply` may usefully run at once (one group-commit lane each);
   /// `apply` must then be safe to call from that many threads.
   virtual size_t concurrent_writers() const noexcept { return 1; }
@@ -108,6 +127,8 @@ struct store_options {
   uint32_t connection_timeout_secs = 30;
   uint32_t statement_timeout_secs = 60;
   uint32_t pool_recycle_secs = 3600;
+  /// Cluster mode: this node's id (PostgreSQL only; see store::renew_lease).
+  std::string node_id;
 };
 
 /// Opens the store named by the database URL (`sqlite://PATH`, `postgresql://...`,

@@ -72,6 +72,9 @@ struct agent_record {
   std::string metadata_json = "{}"; ///< free-form JSON object given by the user
   timestamp_ms created_at = 0;
   timestamp_ms updated_at = 0;
+  /// Cluster mode: the node the agent lives on (its actor runs there); empty otherwise. On
+  /// creation it holds the requested placement ("least_loaded", a node id, or empty: here).
+  std::string node_id;
 
   /// Proficiency in `name`, or nullopt when the agent lacks it.
   std::optional<double> proficiency(std::string_view name) const noexcept;

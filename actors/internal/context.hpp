@@ -30,6 +30,7 @@ struct core_settings {
   uint32_t max_batch = 1000;
   size_t routing_sample = 32;    ///< eligible agents scored per decision at most
   uint32_t agent_flush_ms = 500; ///< how often changed agent counters are written
+  std::string node_id; ///< cluster mode: this node's id; empty otherwise
 };
 
 /// Shared (by shared_ptr) by the scheduler, task and agent actors; outlives all of them.

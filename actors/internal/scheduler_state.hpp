@@ -3,6 +3,7 @@
 
 #include <array>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -18,6 +19,7 @@
 #include "actors/internal/context.hpp"
 #include "actors/messages.hpp"
 #include "actors/scheduler.hpp"
+#include "actors/wire.hpp"
 
 namespace hive::actors::internal {
 
@@ -42,6 +44,19 @@ struct ready_entry {
   caf::actor handle;
 };
 
+/// Carries an answer computed off the scheduler (after a store commit) back onto it, to be
+/// delivered to a request from another node.
+struct deliver_reply_msg {
+  caf::response_promise rp;
+  remote_reply reply;
+};
+
+/// Cluster mode: another node, as this scheduler knows it.
+struct peer {
+  caf::actor scheduler; ///< its scheduler actor (a proxy)
+  bool online = false;
+};
+
 struct scheduler_state {
   context_ptr ctx;
   agent_directory agents;
@@ -56,6 +71,10 @@ struct scheduler_state {
   std::unordered_map<std::string, std::string> keys;        ///< idempotency key -> task id
   std::unordered_map<std::string, task_record> pending_keys; ///< key -> task being committed
   std::unordered_set<std::string> dirty_agents;
+  // Cluster mode: the other nodes, and this node's agents changed since the others were told.
+  std::map<std::string, peer> peers;
+  std::unordered_set<std::string> sync_changed;
+  std::vector<std::string> sync_removed;
   /// Dependencies (not live) whose status is being read from the store, with their askers.
   std::unordered_map<std::string, std::vector<caf::response_promise>> dep_lookups;
   uint64_t agent_restarts = 0;
@@ -106,4 +125,34 @@ void on_agent_delete(scheduler_actor* self, agent_delete_msg& msg);
 void on_agent_list(scheduler_actor* self, agent_list_msg& msg);
 void on_agent_down(scheduler_actor* self, caf::down_msg& dm);
 
+// -- scheduler_cluster.cpp: other nodes' agents, placement, tasks taken over -----------------
+
+/// Whether another node is online (then local agent changes are sent out).
+bool has_peers(const scheduler_state& st);
+/// Notes that a local agent changed (or went: `removed`) for the next sync with the others.
+void note_agent_change(scheduler_state& st, const std::string& agent_id, bool removed = false);
+/// Sends the agents changed since the last call to every online node (at each tick).
+void sync_agents(scheduler_actor* self);
+void on_peer_up(scheduler_actor* self, peer_up_msg& msg);
+void on_peer_down(scheduler_actor* self, peer_down_msg& msg);
+void on_agents_sync(scheduler_actor* self, const std::string& node_id,
+                    std::vector<remote_agent>& changed, const std::vector<std::string>& removed,
+                    bool full);
+void on_adopt(scheduler_actor* self, adopt_msg& msg);
+void on_remote_load(scheduler_actor* self, remote_load_msg& msg);
+/// Another node placed an agent here: create it, answer when it is stored.
+caf::result<remote_reply> on_remote_create(scheduler_actor* self, agent_record& spec);
+caf::result<remote_reply> on_remote_update(scheduler_actor* self, std::string& id,
+                                           wire_patch& patch);
+caf::result<remote_reply> on_remote_delete(scheduler_actor* self, std::string& id);
+/// A change of an agent that lives on another node goes to that node: true when sent.
+bool forward_to_home(scheduler_actor* self, agent_update_msg& msg);
+bool forward_to_home(scheduler_actor* self, agent_delete_msg& msg);
+/// Placement of a new agent: true when `msg` was handed to another node (it answers).
+bool place_elsewhere(scheduler_actor* self, agent_create_msg& msg);
+/// Starts an unfinished task read from the store (recovery, a lost node's task).
+void resume_stored_task(scheduler_actor* self, task_record stored, const char* why);
+
 } // namespace hive::actors::internal
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::internal::deliver_reply_msg)

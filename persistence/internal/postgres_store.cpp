@@ -86,13 +86,27 @@ CREATE TABLE objects (
 );
 )sql";
 
+// Version 3: the cluster. A task belongs to the node that admitted it (owner_node, NULL
+// outside cluster mode), an agent lives on one node (node_id), and each node holds a lease
+// (expires_at, on the database's clock) that survivors check before taking its tasks over.
+constexpr std::string_view schema_v3 = R"sql(
+ALTER TABLE tasks ADD COLUMN owner_node TEXT COLLATE "C";
+ALTER TABLE agents ADD COLUMN node_id TEXT COLLATE "C";
+CREATE INDEX tasks_unfinished_by_owner ON tasks (owner_node, id)
+  WHERE status IN ('pending', 'queued', 'running');
+CREATE TABLE node_leases (
+  node_id    TEXT COLLATE "C" PRIMARY KEY,
+  expires_at TIMESTAMPTZ NOT NULL
+);
+)sql";
+
 struct pg_migration {
   int version;
   std::string_view sql;
 };
 
 const std::vector<pg_migration>& pg_migrations() {
-  static const std::vector<pg_migration> steps{{1, schema_v1}, {2, schema_v2}};
+  static const std::vector<pg_migration> steps{{1, schema_v1}, {2, schema_v2}, {3, schema_v3}};
   return steps;
 }
 
@@ -100,13 +114,14 @@ const std::vector<pg_migration>& pg_migrations() {
 constexpr int64_t migration_lock_key = 0x4869766500000001;
 
 // A batch's task rows arrive as one array per column (`ord` is the row's place in the batch);
-// the last version of each task wins, as if the rows were applied in order.
+// the last version of each task wins, as if the rows were applied in order. A new row gets
+// this node as its owner ($20, empty outside cluster mode); an update keeps the owner.
 const std::string upsert_tasks_sql =
   "INSERT INTO tasks (" + task_columns
-  + ") SELECT DISTINCT ON (id) id, type, description, payload, priority, "
+  + ", owner_node) SELECT DISTINCT ON (id) id, type, description, payload, priority, "
     "required_capabilities, depends_on, timeout_ms, max_retries, NULLIF(idempotency_key, ''), "
     "status, attempts, agent_id, result, error, created_at, updated_at, started_at, "
-    "finished_at FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], "
+    "finished_at, NULLIF($20::text, '') FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], "
     "$6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], "
     "$12::bigint[], $13::text[], $14::text[], $15::text[], $16::bigint[], $17::bigint[], "
     "$18::bigint[], $19::bigint[]) WITH ORDINALITY AS r("
@@ -118,8 +133,8 @@ const std::string upsert_tasks_sql =
 
 const std::string upsert_agent_sql =
   "INSERT INTO agents (" + agent_columns
-  + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO UPDATE "
-    "SET "
+  + ", node_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULLIF($13, '')) "
+    "ON CONFLICT (id) DO UPDATE SET node_id = excluded.node_id, "
   + agent_updates;
 
 /// PostgreSQL text cannot hold NUL: such characters (from a JSON "\u0000") are stored as
@@ -244,6 +259,8 @@ result<agent_record> read_agent(const pqxx::row& r) {
   a.metadata_json = text_of(r[9]);
   a.created_at = r[10].as<int64_t>();
   a.updated_at = r[11].as<int64_t>();
+  if (r.size() > 12)
+    a.node_id = text_of(r[12]);
   return a;
 }
 
@@ -345,11 +362,13 @@ auto with_connection(pg_pool& pool, std::string_view what, Fn fn) -> decltype(fn
 
 } // namespace
 
-postgres_store::postgres_store(std::unique_ptr<pg_pool> pool) : pool_(std::move(pool)) {}
+postgres_store::postgres_store(std::unique_ptr<pg_pool> pool, std::string node_id)
+  : pool_(std::move(pool)), node_id_(std::move(node_id)) {}
 
 postgres_store::~postgres_store() = default;
 
-result<std::unique_ptr<postgres_store>> postgres_store::open(pg_pool_options opts) {
+result<std::unique_ptr<postgres_store>> postgres_store::open(pg_pool_options opts,
+                                                             std::string node_id) {
   auto pool = std::make_unique<pg_pool>(std::move(opts));
   if (auto ok = pool->warm_up(); !ok)
     return std::move(ok).err();
@@ -357,7 +376,7 @@ result<std::unique_ptr<postgres_store>> postgres_store::open(pg_pool_options opt
                                   [](pg_lease& lease) { return migrate(lease.conn()); });
   if (!migrated)
     return std::move(migrated).err();
-  return std::unique_ptr<postgres_store>{new postgres_store(std::move(pool))};
+  return std::unique_ptr<postgres_store>{new postgres_store(std::move(pool), std::move(node_id))};
 }
 
 result<unit_t> postgres_store::apply(const write_batch& batch) {
@@ -403,6 +422,7 @@ result<unit_t> postgres_store::apply(const write_batch& batch) {
       params.reserve(col.size());
       for (auto& c : col)
         params.push_back(c.finish());
+      params.push_back(node_id_);
       txn.exec_prepared("hive_upsert_tasks", pqxx::prepare::make_dynamic_params(params));
     }
     if (!batch.events.empty()) {
@@ -422,7 +442,8 @@ result<unit_t> postgres_store::apply(const write_batch& batch) {
                         int64_t{a.max_concurrency}, std::string{to_string(a.state)},
                         static_cast<int64_t>(a.tasks_completed),
                         static_cast<int64_t>(a.tasks_failed), a.mean_latency_ms,
-                        pg_text(a.metadata_json), a.created_at, a.updated_at);
+                        pg_text(a.metadata_json), a.created_at, a.updated_at,
+                        pg_text(a.node_id));
     }
     for (const auto& id : batch.deleted_agents)
       txn.exec_prepared("hive_delete_agent", pg_text(id));
@@ -498,10 +519,24 @@ result<std::vector<task_record>> postgres_store::unfinished_tasks() {
   return with_connection(*pool_, "cannot read unfinished tasks from PostgreSQL",
                          [&](pg_lease& lease) -> result<std::vector<task_record>> {
     pqxx::nontransaction tx{lease.conn()};
-    auto rows = tx.exec("SELECT " + task_columns
-                        + " FROM tasks WHERE status IN ('pending', 'queued', 'running')"
-                          " ORDER BY id");
-    return collect<task_record>(rows, read_task);
+    if (node_id_.empty()) {
+      auto rows = tx.exec("SELECT " + task_columns
+                          + " FROM tasks WHERE status IN ('pending', 'queued', 'running')"
+                            " ORDER BY id");
+      return collect<task_record>(rows, read_task);
+    }
+    // This node's own, and those no node owns yet (stored before cluster mode): one
+    // statement, so two nodes starting at once never both take one.
+    auto rows = tx.exec_params("UPDATE tasks SET owner_node = $1"
+                               " WHERE status IN ('pending', 'queued', 'running')"
+                               " AND (owner_node = $1 OR owner_node IS NULL) RETURNING "
+                                 + task_columns,
+                               node_id_);
+    auto tasks = collect<task_record>(rows, read_task);
+    if (tasks)
+      std::sort(tasks->begin(), tasks->end(),
+                [](const task_record& a, const task_record& b) { return a.id < b.id; });
+    return tasks;
   });
 }
 
@@ -541,7 +576,15 @@ result<std::vector<agent_record>> postgres_store::load_agents() {
   return with_connection(*pool_, "cannot read agents from PostgreSQL",
                          [&](pg_lease& lease) -> result<std::vector<agent_record>> {
     pqxx::nontransaction tx{lease.conn()};
-    auto rows = tx.exec("SELECT " + agent_columns + " FROM agents ORDER BY id");
+    if (node_id_.empty()) {
+      auto rows = tx.exec("SELECT " + agent_columns + ", node_id FROM agents ORDER BY id");
+      return collect<agent_record>(rows, read_agent);
+    }
+    // The agents that live on this node (those stored before cluster mode come here).
+    tx.exec_params("UPDATE agents SET node_id = $1 WHERE node_id IS NULL", node_id_);
+    auto rows = tx.exec_params("SELECT " + agent_columns
+                                 + ", node_id FROM agents WHERE node_id = $1 ORDER BY id",
+                               node_id_);
     return collect<agent_record>(rows, read_agent);
   });
 }
@@ -552,6 +595,56 @@ result<unit_t> postgres_store::ping() {
     pqxx::nontransaction tx{lease.conn()};
     tx.exec("SELECT 1 FROM schema_migrations LIMIT 1");
     return unit;
+  });
+}
+
+result<unit_t> postgres_store::renew_lease(uint32_t ttl_ms) {
+  if (node_id_.empty())
+    return store::renew_lease(ttl_ms);
+  return with_connection(*pool_, "cannot renew this node's lease in PostgreSQL",
+                         [&](pg_lease& lease) -> result<unit_t> {
+    pqxx::work tx{lease.conn()};
+    tx.exec_params("INSERT INTO node_leases (node_id, expires_at)"
+                   " VALUES ($1, clock_timestamp() + $2 * interval '1 millisecond')"
+                   " ON CONFLICT (node_id) DO UPDATE SET expires_at = excluded.expires_at",
+                   node_id_, static_cast<int64_t>(ttl_ms));
+    tx.commit();
+    return unit;
+  });
+}
+
+result<orphan_claim> postgres_store::claim_orphans() {
+  if (node_id_.empty())
+    return store::claim_orphans();
+  return with_connection(*pool_, "cannot take over the tasks of lost nodes in PostgreSQL",
+                         [&](pg_lease& lease) -> result<orphan_claim> {
+    pqxx::work tx{lease.conn()};
+    // Lock the expired leases: a node renewing its lease meanwhile waits for this transaction
+    // (and then finds its tasks gone), and another survivor skips them.
+    auto lost = tx.exec_params("SELECT node_id FROM node_leases WHERE node_id <> $1"
+                               " AND expires_at < clock_timestamp() FOR UPDATE SKIP LOCKED",
+                               node_id_);
+    orphan_claim out;
+    for (const auto& r : lost)
+      out.from_nodes.push_back(text_of(r[0]));
+    if (out.from_nodes.empty())
+      return out;
+    array_literal nodes;
+    for (const auto& n : out.from_nodes)
+      nodes.text(n);
+    auto rows = tx.exec_params("UPDATE tasks SET owner_node = $1"
+                               " WHERE owner_node = ANY($2::text[])"
+                               " AND status IN ('pending', 'queued', 'running') RETURNING "
+                                 + task_columns,
+                               node_id_, nodes.finish());
+    auto tasks = collect<task_record>(rows, read_task);
+    if (!tasks)
+      return std::move(tasks).err();
+    tx.commit();
+    out.tasks = std::move(*tasks);
+    std::sort(out.tasks.begin(), out.tasks.end(),
+              [](const task_record& a, const task_record& b) { return a.id < b.id; });
+    return out;
   });
 }
 

@@ -18,7 +18,10 @@ class postgres_store final : public store {
 public:
   /// Connects (min_connections of the pool) and applies pending migrations under an advisory
   /// lock, so that several nodes starting at once migrate once.
-  static result<std::unique_ptr<postgres_store>> open(pg_pool_options opts);
+  /// With a `node_id` (cluster mode) the store keeps task owners and node leases (see
+  /// store::renew_lease).
+  static result<std::unique_ptr<postgres_store>> open(pg_pool_options opts,
+                                                      std::string node_id = {});
 
   ~postgres_store() override;
 
@@ -33,6 +36,8 @@ public:
   result<task_counts> count_tasks() override;
   result<std::vector<agent_record>> load_agents() override;
   result<unit_t> ping() override;
+  result<unit_t> renew_lease(uint32_t ttl_ms) override;
+  result<orphan_claim> claim_orphans() override;
   result<unit_t> put_object(const stored_object& object) override;
   result<bool> delete_object(std::string_view kind, std::string_view name) override;
   result<std::optional<stored_object>> find_object(std::string_view kind,
@@ -51,9 +56,10 @@ public:
   result<unit_t> truncate_all();
 
 private:
-  explicit postgres_store(std::unique_ptr<pg_pool> pool);
+  postgres_store(std::unique_ptr<pg_pool> pool, std::string node_id);
 
   std::unique_ptr<pg_pool> pool_;
+  std::string node_id_; ///< empty outside cluster mode
 };
 
 } // namespace hive::persistence::internal

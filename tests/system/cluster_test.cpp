@@ -98,6 +98,46 @@ protected:
     return out;
   }
 
+  /// Starts n1..n3 and waits until each lists all three online.
+  void start_three() {
+    for (int i = 0; i < 3; ++i) {
+      nodes_.push_back(start_node("n" + std::to_string(i + 1), ports_[static_cast<size_t>(i)]));
+      ASSERT_TRUE(nodes_.back()->started()) << nodes_.back()->log();
+    }
+    const std::map<std::string, std::string> all_online{
+      {"n1", "online"}, {"n2", "online"}, {"n3", "online"}};
+    for (auto& n : nodes_)
+      ASSERT_TRUE(eventually([&] { return members(*n) == all_online; })) << n->log();
+  }
+
+  static rapidjson::Document parse(const std::string& body) {
+    rapidjson::Document doc;
+    doc.Parse(body.c_str());
+    return doc;
+  }
+
+  /// agent id -> (node_id, state) of every agent node `on` knows.
+  std::map<std::string, std::pair<std::string, std::string>> agents(hive_process& on) {
+    http_client c{"127.0.0.1", on.port()};
+    auto doc = parse(c.request("GET", "/api/agents?limit=1000").body);
+    std::map<std::string, std::pair<std::string, std::string>> out;
+    if (!doc.IsArray())
+      return out;
+    for (const auto& a : doc.GetArray())
+      out[a["id"].GetString()] = {a.HasMember("node_id") ? a["node_id"].GetString() : "",
+                                  a["state"].GetString()};
+    return out;
+  }
+
+  /// POSTs an agent to `on`; returns the created agent (or a null document).
+  rapidjson::Document create_agent(hive_process& on, const std::string& body,
+                                   unsigned expect = 201) {
+    http_client c{"127.0.0.1", on.port()};
+    auto r = c.request("POST", "/api/agents", body, json_);
+    EXPECT_EQ(r.status, expect) << body << " -> " << r.body;
+    return parse(r.body);
+  }
+
   bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds within = 10s) {
     auto deadline = std::chrono::steady_clock::now() + within;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -113,6 +153,7 @@ protected:
   std::vector<uint16_t> ports_;
   std::string seeds_;
   std::vector<std::unique_ptr<hive_process>> nodes_;
+  const http_client::header_list json_{{"Content-Type", "application/json"}};
 };
 
 TEST_F(Cluster, NodesJoinSeeEachOtherLoseOneAndWelcomeItBack) {
@@ -137,6 +178,139 @@ TEST_F(Cluster, NodesJoinSeeEachOtherLoseOneAndWelcomeItBack) {
   ASSERT_TRUE(nodes_[1]->started()) << nodes_[1]->log();
   for (auto& n : nodes_)
     EXPECT_TRUE(eventually([&] { return members(*n) == all_online; })) << n->log();
+}
+
+TEST_F(Cluster, AgentsLiveOnOneNodeAndTasksRunOnAgentsOfOtherNodes) {
+  start_three();
+  // Placement: by node id from n1, and least_loaded (n1 has no agent yet, the others one).
+  auto on2 = create_agent(*nodes_[0], R"({"name":"on-n2","placement":"n2","max_concurrency":8})");
+  auto on3 = create_agent(
+    *nodes_[0], R"({"name":"gpu-on-n3","placement":"n3","capabilities":[{"name":"gpu"}]})");
+  auto least = create_agent(*nodes_[0], R"({"name":"least","placement":"least_loaded"})");
+  ASSERT_TRUE(on2.IsObject() && on3.IsObject() && least.IsObject());
+  EXPECT_STREQ(on2["node_id"].GetString(), "n2");
+  EXPECT_STREQ(on3["node_id"].GetString(), "n3");
+  EXPECT_STREQ(least["node_id"].GetString(), "n1");
+  auto refused = create_agent(*nodes_[0], R"({"name":"x","placement":"n9"})", 422);
+  EXPECT_STREQ(refused["error"]["field"].GetString(), "placement");
+  std::string id2 = on2["id"].GetString(), id3 = on3["id"].GetString();
+
+  // Every node knows every agent, and where it lives.
+  for (auto& n : nodes_)
+    EXPECT_TRUE(eventually([&] {
+      auto all = agents(*n);
+      return all.size() == 3 && all[id2].first == "n2" && all[id3].first == "n3";
+    })) << n->log();
+
+  // Submitted to n1, they run on n3's agent (the only one with the capability) and on n2's.
+  http_client n1{"127.0.0.1", nodes_[0]->port()};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    auto body = i % 2 == 0
+                  ? std::string{R"({"type":"echo","payload":{"i":1},"required_capabilities":[{"name":"gpu"}]})"}
+                  : std::string{R"({"type":"echo","payload":{"i":2}})"};
+    auto r = n1.request("POST", "/api/tasks", body, json_);
+    ASSERT_EQ(r.status, 201u) << r.body;
+    ids.push_back(parse(r.body)["id"].GetString());
+  }
+  std::map<std::string, int> ran_on;
+  ASSERT_TRUE(eventually([&] {
+    ran_on.clear();
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto doc = parse(n1.request("GET", "/api/tasks/" + ids[i]).body);
+      if (!doc.IsObject() || std::string{doc["status"].GetString()} != "completed")
+        return false;
+      ++ran_on[doc["agent_id"].GetString()];
+      if (i % 2 == 0 && doc["agent_id"].GetString() != id3)
+        return false;
+    }
+    return true;
+  }, 20s)) << nodes_[0]->log() << nodes_[2]->log();
+  EXPECT_EQ(ran_on[id3] >= 10, true);
+  EXPECT_GT(ran_on[id2] + ran_on[id3], 10) << "some untargeted tasks ran on other nodes too";
+  // The agent's own node counted the runs it did for n1.
+  http_client n3{"127.0.0.1", nodes_[2]->port()};
+  EXPECT_TRUE(eventually([&] {
+    auto doc = parse(n3.request("GET", "/api/agents/" + id3).body);
+    return doc.IsObject() && doc["tasks_completed"].GetUint64() >= 10;
+  }));
+
+  // Changes go to the agent's node, from any node.
+  auto patched = n1.request("PATCH", "/api/agents/" + id2, R"({"name":"renamed"})", json_);
+  EXPECT_EQ(patched.status, 200u) << patched.body;
+  http_client n2{"127.0.0.1", nodes_[1]->port()};
+  EXPECT_NE(n2.request("GET", "/api/agents/" + id2).body.find("renamed"), std::string::npos);
+  EXPECT_EQ(n3.request("DELETE", "/api/agents/" + id2).status, 204u);
+  for (auto& n : nodes_)
+    EXPECT_TRUE(eventually([&] { return agents(*n).count(id2) == 0; })) << n->log();
+}
+
+TEST_F(Cluster, KillingANodeWhileTasksRunLosesNoneAndRunsNoneTwice) {
+  start_three();
+  for (size_t i = 0; i < 3; ++i)
+    for (int k = 0; k < 2; ++k)
+      create_agent(*nodes_[i], R"({"name":"w","max_concurrency":4})");
+  for (auto& n : nodes_)
+    ASSERT_TRUE(eventually([&] { return agents(*n).size() == 6; })) << n->log();
+
+  // 24 slots in the hive, 90 tasks of 400 ms each through n1 and n2: n2 owns some of the
+  // queued ones and runs some of n1's on its agents when it is killed.
+  std::vector<std::string> acknowledged;
+  for (size_t on : {size_t{0}, size_t{1}}) {
+    http_client c{"127.0.0.1", nodes_[on]->port()};
+    for (int i = 0; i < 45; ++i) {
+      auto r = c.request("POST", "/api/tasks", R"({"type":"sleep","payload":{"ms":400}})", json_);
+      ASSERT_EQ(r.status, 201u) << r.body;
+      acknowledged.push_back(parse(r.body)["id"].GetString());
+    }
+  }
+  std::this_thread::sleep_for(500ms);
+  nodes_[1]->stop(SIGKILL);
+
+  // Every acknowledged task completes (the survivors take n2's over once its lease expires).
+  http_client n1{"127.0.0.1", nodes_[0]->port()};
+  size_t done = 0;
+  EXPECT_TRUE(eventually([&] {
+    done = 0;
+    for (const auto& id : acknowledged) {
+      auto r = n1.request("GET", "/api/tasks/" + id);
+      if (r.status == 200u && r.body.find("\"status\":\"completed\"") != std::string::npos)
+        ++done;
+    }
+    return done == acknowledged.size();
+  }, 60s)) << done << " of " << acknowledged.size() << " completed\n"
+           << nodes_[0]->log() << nodes_[2]->log();
+
+  // None ran to completion twice: each task's durable history has one completion.
+  size_t taken_over = 0;
+  for (const auto& id : acknowledged) {
+    auto doc = parse(n1.request("GET", "/api/tasks/" + id + "/events").body);
+    ASSERT_TRUE(doc.IsArray()) << id;
+    int completions = 0;
+    for (const auto& ev : doc.GetArray()) {
+      if (std::string{ev["status"].GetString()} == "completed")
+        ++completions;
+      if (ev["detail"].IsString()
+          && std::string{ev["detail"].GetString()}.find("lost node") != std::string::npos)
+        ++taken_over;
+    }
+    EXPECT_EQ(completions, 1) << "task " << id;
+  }
+  EXPECT_GT(taken_over, 0u) << "some of n2's tasks were taken over by a survivor";
+
+  // n2's agents are offline everywhere; it comes back, rejoins, and they are back.
+  auto n2_agents = [&](hive_process& on, const std::string& state) {
+    size_t k = 0;
+    for (const auto& [id, where] : agents(on))
+      if (where.first == "n2" && where.second == state)
+        ++k;
+    return k;
+  };
+  EXPECT_TRUE(eventually([&] { return n2_agents(*nodes_[0], "offline") == 2; }));
+  nodes_[1] = start_node("n2", ports_[1]);
+  ASSERT_TRUE(nodes_[1]->started()) << nodes_[1]->log();
+  EXPECT_TRUE(eventually([&] { return n2_agents(*nodes_[0], "idle") == 2; }))
+    << nodes_[0]->log();
 }
 
 TEST_F(Cluster, EventsReachWebSocketClientsOnEveryNode) {
