@@ -70,6 +70,8 @@ struct hive_status {
   /// CPU and memory at the last metrics snapshot; nullopt before the first.
   std::optional<runtime::resource_reading> resources;
   std::vector<alert> alerts; ///< active
+  /// Since start: round trips of runs to agents here and on other nodes, in microseconds.
+  latency_summary dispatch_local_us, dispatch_remote_us;
   std::string routing;       ///< "heuristic", "learned (FANN, CPU)" or "learned (FANN, GPU: ...)"
   std::string accelerator;   ///< the usable GPU's name, or "none (why)"
 };

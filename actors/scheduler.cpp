@@ -1,6 +1,8 @@
 // Scheduler actor: its behaviour (the message table), status, restart recovery and spawning.
 #include "actors/scheduler.hpp"
 
+#include <tuple>
+
 #include <caf/all.hpp>
 
 #include "actors/internal/scheduler_state.hpp"
@@ -76,6 +78,7 @@ void on_status(scheduler_actor* self, status_msg& msg) {
   out.now = st.ctx->now();
   out.store = std::string{st.ctx->db->name()};
   out.task_types = st.ctx->executors->names();
+  std::tie(out.dispatch_local_us, out.dispatch_remote_us) = st.ctx->dispatch.summary();
   out.routing = st.ctx->routing_name;
   out.accelerator = st.ctx->accelerator;
   for (size_t i = 0; i < status_windows_secs.size(); ++i)

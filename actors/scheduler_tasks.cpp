@@ -236,18 +236,31 @@ void on_admitted(scheduler_actor* self, admitted_msg& msg) {
       if (!t->idempotency_key.empty())
         st.pending_keys.erase(t->idempotency_key);
     if (msg.stored_original) {
-      // The earlier in-doubt submission did commit: adopt its task (it was never started)
-      // and answer with it, as a replay.
+      // The store holds the key. If its task is this node's own in-doubt submission (this
+      // one, or an earlier one answered with an error) it did commit: adopt it (it was never
+      // started). Either way, answer with it as a replay. (In cluster mode the key may be
+      // another node's task: that node runs it.)
       auto original = std::make_shared<task_record>(std::move(*msg.stored_original));
       submit_outcome out{*original, true};
-      if (st.keys.count(original->idempotency_key) == 0 && st.live.count(original->id) == 0
-          && !is_terminal(original->status)) {
+      auto earlier = st.in_doubt.find(original->idempotency_key);
+      bool ours = original->id == msg.fresh.front()->id
+                  || (earlier != st.in_doubt.end() && earlier->second == original->id);
+      if (earlier != st.in_doubt.end() && ours)
+        st.in_doubt.erase(earlier);
+      if (ours && st.keys.count(original->idempotency_key) == 0
+          && st.live.count(original->id) == 0 && !is_terminal(original->status)) {
         st.keys.emplace(original->idempotency_key, original->id);
         start_live(self, std::move(original), event_type::task_created);
       }
       msg.reply(std::vector<submit_outcome>{std::move(out)});
       return;
     }
+    // Its commit may still have gone through: remember whose key it was.
+    if (st.in_doubt.size() > 100'000)
+      st.in_doubt.clear(); // an outage that long: a restart recovers what did commit
+    for (const auto& t : msg.fresh)
+      if (!t->idempotency_key.empty())
+        st.in_doubt[t->idempotency_key] = t->id;
     msg.reply(make_error(errc::store_unavailable,
                          "the task could not be stored: " + msg.commit.err().message));
     return;

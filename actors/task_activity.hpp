@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "runtime/model.hpp"
@@ -58,6 +59,26 @@ private:
   std::array<uint32_t, buckets> counts_{};
   uint64_t count_ = 0;
   double sum_ms_ = 0;
+};
+
+/// Round trips of run requests since start, from the task's actor to the agent's and back (the
+/// executor's own time included): agents on this node and agents on other nodes. Values are
+/// microseconds (the histogram's "ms" fields then read as microseconds). Thread-safe.
+class dispatch_timing {
+public:
+  void record(bool remote, double micros) noexcept {
+    std::lock_guard<std::mutex> guard{mtx_};
+    (remote ? remote_ : local_).add(micros);
+  }
+  /// (local, remote)
+  std::pair<latency_summary, latency_summary> summary() const noexcept {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return {local_.summary(), remote_.summary()};
+  }
+
+private:
+  mutable std::mutex mtx_;
+  latency_histogram local_, remote_;
 };
 
 /// Counts task outcomes in one-second slots and latencies in ten-second slots for the last

@@ -1,6 +1,7 @@
 // Task actor: dependencies, attempts, timeouts, retries and cancellation of one task.
 #include "actors/task_actor.hpp"
 
+#include <chrono>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -216,7 +217,11 @@ void start_attempt(task_actor* self, assign_msg& msg) {
   auto current = [self, attempt] {
     return self->state.running && self->state.task->attempts == attempt;
   };
+  bool remote = msg.agent.node() != self->node();
+  auto sent = std::chrono::steady_clock::now();
   auto on_result = [=](execution_result& res) {
+    std::chrono::duration<double, std::micro> took = std::chrono::steady_clock::now() - sent;
+    self->state.ctx->dispatch.record(remote, took.count());
     if (current())
       on_outcome(self, res);
   };
@@ -225,7 +230,7 @@ void start_attempt(task_actor* self, assign_msg& msg) {
       on_run_error(self, err, timeout_ms);
   };
   auto timeout = std::chrono::milliseconds{timeout_ms};
-  if (msg.agent.node() == self->node()) {
+  if (!remote) {
     self->request(msg.agent, timeout, run_atom::value, st.task, msg.context)
       .then(on_result, on_error);
     return;

@@ -34,70 +34,6 @@ using namespace hive::bench;
 using std::chrono::duration;
 using std::chrono::milliseconds;
 
-/// Replies by status code, and a printable summary of the ones outside 2xx.
-struct status_counts {
-  std::map<unsigned, uint64_t> by_status;
-  std::string sample_error;
-
-  void add(const http_reply& r) {
-    ++by_status[r.status];
-    if ((r.status < 200 || r.status > 299) && sample_error.empty())
-      sample_error = std::string{r.body.substr(0, 200)};
-  }
-  uint64_t ok() const {
-    uint64_t n = 0;
-    for (auto [code, count] : by_status)
-      if (code >= 200 && code <= 299)
-        n += count;
-    return n;
-  }
-  uint64_t not_ok() const {
-    uint64_t n = 0;
-    for (auto [code, count] : by_status)
-      if (code < 200 || code > 299)
-        n += count;
-    return n;
-  }
-  /// "503:12,429:3" or "none".
-  std::string non_2xx() const {
-    std::string out;
-    for (auto [code, count] : by_status)
-      if (code < 200 || code > 299)
-        out += (out.empty() ? "" : ",") + std::to_string(code) + ":" + std::to_string(count);
-    return out.empty() ? "none" : out;
-  }
-};
-
-double seconds_since(clock_type::time_point start) {
-  return duration<double>(clock_type::now() - start).count();
-}
-
-/// Nearest-rank percentile of sorted values; 0 when there are none.
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty())
-    return 0;
-  auto rank = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.5);
-  rank = std::clamp<size_t>(rank, 1, sorted.size());
-  return sorted[rank - 1];
-}
-
-/// "2024-05-01T12:00:00.123Z" as milliseconds since the epoch; -1 when it is not that.
-int64_t parse_time(const rapidjson::Value& v) {
-  if (!v.IsString())
-    return -1;
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
-  if (std::sscanf(v.GetString(), "%d-%d-%dT%d:%d:%d.%dZ", &y, &mo, &d, &h, &mi, &s, &ms) != 7)
-    return -1;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
-}
-
 std::string agent_body(const std::string& name, unsigned max_concurrency) {
   return R"({"name":")" + name + R"(","capabilities":[{"name":"echo","proficiency":0.9}],)"
          + R"("max_concurrency":)" + std::to_string(max_concurrency) + "}";
@@ -216,42 +152,6 @@ int fill_tasks(const target& t, const options& o) {
 }
 
 // -- e2e: submit for D seconds, wait for completion, read the tasks back ------------------
-
-/// Latencies (ms) of every completed task, read back page by page; false on failure.
-bool read_latencies(blocking_client& ctl, std::vector<double>& out, uint64_t& failed) {
-  out.clear();
-  failed = 0;
-  std::string after;
-  for (int page = 0; page < 100000; ++page) {
-    std::string path = "/api/tasks?limit=1000" + (after.empty() ? "" : "&after=" + after);
-    unsigned status = 0;
-    std::string body, error;
-    if (!ctl.request("GET", path, "", status, body, error) || status != 200) {
-      std::fprintf(stderr, "e2e: read-back failed: %s (HTTP %u)\n", error.c_str(), status);
-      return false;
-    }
-    rapidjson::Document doc;
-    doc.Parse(body.data(), body.size());
-    if (!doc.IsArray())
-      return false;
-    for (const auto& task : doc.GetArray()) {
-      if (!task.HasMember("status") || !task["status"].IsString())
-        continue;
-      if (std::string_view{task["status"].GetString()} != "completed") {
-        ++failed;
-        continue;
-      }
-      auto created = parse_time(task["created_at"]);
-      auto finished = parse_time(task["finished_at"]);
-      if (created >= 0 && finished >= 0)
-        out.push_back(static_cast<double>(finished - created));
-    }
-    if (doc.Size() < 1000)
-      return true;
-    after = doc[doc.Size() - 1]["id"].GetString();
-  }
-  return true;
-}
 
 int run_e2e(const target& t, const options& o) {
   auto seconds = o.num("seconds", 10);

@@ -10,10 +10,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -392,6 +394,105 @@ int64_t finished_tasks(blocking_client& ctl, int64_t& completed) {
   };
   completed = get("completed");
   return completed + get("failed") + get("dead") + get("cancelled");
+}
+
+void status_counts::add(const http_reply& r) {
+  ++by_status[r.status];
+  if ((r.status < 200 || r.status > 299) && sample_error.empty())
+    sample_error = std::string{r.body.substr(0, 200)};
+}
+
+uint64_t status_counts::ok() const {
+  uint64_t n = 0;
+  for (auto [code, count] : by_status)
+    if (code >= 200 && code <= 299)
+      n += count;
+  return n;
+}
+
+uint64_t status_counts::not_ok() const {
+  uint64_t n = 0;
+  for (auto [code, count] : by_status)
+    if (code < 200 || code > 299)
+      n += count;
+  return n;
+}
+
+std::string status_counts::non_2xx() const {
+  std::string out;
+  for (auto [code, count] : by_status)
+    if (code < 200 || code > 299)
+      out += (out.empty() ? "" : ",") + std::to_string(code) + ":" + std::to_string(count);
+  return out.empty() ? "none" : out;
+}
+
+double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+/// Nearest-rank percentile of sorted values; 0 when there are none.
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty())
+    return 0;
+  auto rank = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.5);
+  rank = std::clamp<size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+
+namespace {
+
+/// "2024-05-01T12:00:00.123Z" as milliseconds since the epoch; -1 when it is not that.
+int64_t parse_time(const rapidjson::Value& v) {
+  if (!v.IsString())
+    return -1;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
+  if (std::sscanf(v.GetString(), "%d-%d-%dT%d:%d:%d.%dZ", &y, &mo, &d, &h, &mi, &s, &ms) != 7)
+    return -1;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+} // namespace
+
+bool read_latencies(blocking_client& ctl, std::vector<double>& out, uint64_t& failed) {
+  out.clear();
+  failed = 0;
+  std::string after;
+  for (int page = 0; page < 100000; ++page) {
+    std::string path = "/api/tasks?limit=1000" + (after.empty() ? "" : "&after=" + after);
+    unsigned status = 0;
+    std::string body, error;
+    if (!ctl.request("GET", path, "", status, body, error) || status != 200) {
+      std::fprintf(stderr, "e2e: read-back failed: %s (HTTP %u)\n", error.c_str(), status);
+      return false;
+    }
+    rapidjson::Document doc;
+    doc.Parse(body.data(), body.size());
+    if (!doc.IsArray())
+      return false;
+    for (const auto& task : doc.GetArray()) {
+      if (!task.HasMember("status") || !task["status"].IsString())
+        continue;
+      if (std::string_view{task["status"].GetString()} != "completed") {
+        ++failed;
+        continue;
+      }
+      auto created = parse_time(task["created_at"]);
+      auto finished = parse_time(task["finished_at"]);
+      if (created >= 0 && finished >= 0)
+        out.push_back(static_cast<double>(finished - created));
+    }
+    if (doc.Size() < 1000)
+      return true;
+    after = doc[doc.Size() - 1]["id"].GetString();
+  }
+  return true;
 }
 
 } // namespace hive::bench

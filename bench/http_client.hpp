@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hive::bench {
 
@@ -106,5 +107,24 @@ struct options {
 /// Finished tasks per GET /api/hive/status (completed, failed, dead, cancelled), the completed
 /// ones in `completed`; -1 when the status cannot be read (the reason goes to stderr).
 int64_t finished_tasks(blocking_client& ctl, int64_t& completed);
+
+/// Replies by status code, and a printable summary of the ones outside 2xx.
+struct status_counts {
+  std::map<unsigned, uint64_t> by_status;
+  std::string sample_error;
+
+  void add(const http_reply& r);
+  uint64_t ok() const;
+  uint64_t not_ok() const;
+  /// "503:12,429:3" or "none".
+  std::string non_2xx() const;
+};
+
+double seconds_since(clock_type::time_point start);
+/// Nearest-rank percentile of sorted values; 0 when there are none.
+double percentile(const std::vector<double>& sorted, double p);
+/// Latencies (finished_at - created_at, ms) of every completed task, read back page by page
+/// through GET /api/tasks; `failed` counts the tasks that did not complete. False on failure.
+bool read_latencies(blocking_client& ctl, std::vector<double>& out, uint64_t& failed);
 
 } // namespace hive::bench

@@ -308,6 +308,13 @@ std::string encode_status(const actors::hive_status& s) {
     write_latency(w, s.activity[i].run_time);
   }
   w.EndObject();
+  w.Key("dispatch_us"); // since start; the summaries' fields are microseconds here
+  w.StartObject();
+  w.Key("local");
+  write_latency(w, s.dispatch_local_us);
+  w.Key("remote");
+  write_latency(w, s.dispatch_remote_us);
+  w.EndObject();
   w.Key("resources");
   if (s.resources) {
     w.StartObject();

@@ -49,6 +49,7 @@ struct core_context {
   retry_policy retry{200, 30000};
   event_bus events;
   std::unique_ptr<task_activity> activity; ///< rolling rates and latencies, fed by publish()
+  dispatch_timing dispatch; ///< run round trips to local and remote agents (task actors)
 
   timestamp_ms now() const noexcept { return clock->now(); }
 

@@ -70,6 +70,8 @@ struct scheduler_state {
   persistence::task_counts counts{}; ///< terminal counts from the store + live tracking
   std::unordered_map<std::string, std::string> keys;        ///< idempotency key -> task id
   std::unordered_map<std::string, task_record> pending_keys; ///< key -> task being committed
+  /// key -> id of a task whose commit failed and may have gone through nonetheless
+  std::unordered_map<std::string, std::string> in_doubt;
   std::unordered_set<std::string> dirty_agents;
   // Cluster mode: the other nodes, and this node's agents changed since the others were told.
   std::map<std::string, peer> peers;

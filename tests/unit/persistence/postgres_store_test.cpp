@@ -2,6 +2,7 @@
 // concurrent migration, and finding its feet again after the server restarts.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <future>
 #include <thread>
@@ -62,13 +63,102 @@ TEST_F(PostgresStoreTest, SeveralNodesStartingAtOnceMigrateOnce) {
   for (int i = 0; i < 4; ++i)
     opening.push_back(std::async(std::launch::async, [this] {
       auto db = postgres_store::open(options());
-      return db && (*db)->schema_version() && *(*db)->schema_version() == 2;
+      return db && (*db)->schema_version() && *(*db)->schema_version() == 3;
     }));
   for (auto& f : opening)
     EXPECT_TRUE(f.get());
   pqxx::connection conn{schema_->url()};
   pqxx::nontransaction tx{conn};
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<int>(), 2);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM schema_migrations")[0].as<int>(), 3);
+}
+
+TEST_F(PostgresStoreTest, NodesSeeOnlyTheirOwnTasksAndAgents) {
+  auto a = postgres_store::open(options(), "a");
+  auto b = postgres_store::open(options(), "b");
+  ASSERT_TRUE(a && b);
+  write_batch batch;
+  batch.tasks = {make_task("t1"), make_task("t2")};
+  agent_record agent;
+  agent.id = "ag1";
+  agent.name = "x";
+  agent.node_id = "a";
+  batch.agents.push_back(agent);
+  ASSERT_TRUE((*a)->apply(batch));
+  auto mine = (*a)->unfinished_tasks();
+  auto theirs = (*b)->unfinished_tasks();
+  ASSERT_TRUE(mine && theirs);
+  EXPECT_EQ(mine->size(), 2u);
+  EXPECT_TRUE(theirs->empty()) << "b does not run a's tasks";
+  auto agents_a = (*a)->load_agents();
+  auto agents_b = (*b)->load_agents();
+  ASSERT_TRUE(agents_a && agents_b);
+  ASSERT_EQ(agents_a->size(), 1u);
+  EXPECT_EQ(agents_a->front().node_id, "a");
+  EXPECT_TRUE(agents_b->empty());
+  // A later update (a state change) keeps the owner.
+  auto t1 = make_task("t1");
+  t1.status = task_status::running;
+  write_batch update;
+  update.tasks.push_back(t1);
+  ASSERT_TRUE((*a)->apply(update));
+  EXPECT_TRUE((*b)->unfinished_tasks()->empty());
+}
+
+TEST_F(PostgresStoreTest, ALostNodesTasksAreTakenOverOnceItsLeaseExpired) {
+  auto a = postgres_store::open(options(), "a");
+  auto b = postgres_store::open(options(), "b");
+  auto c = postgres_store::open(options(), "c");
+  ASSERT_TRUE(a && b && c);
+  ASSERT_TRUE((*a)->renew_lease(300));
+  write_batch batch;
+  batch.tasks = {make_task("t1"), make_task("t2"), make_task("t3")};
+  batch.tasks[2].status = task_status::completed; // finished: stays where it is
+  ASSERT_TRUE((*a)->apply(batch));
+
+  // While a's lease holds, nobody takes its tasks.
+  auto early = (*b)->claim_orphans();
+  ASSERT_TRUE(early) << early.err().message;
+  EXPECT_TRUE(early->tasks.empty());
+
+  // Once it expired, the first survivor to look takes them all, the next one nothing.
+  std::this_thread::sleep_for(std::chrono::milliseconds{400});
+  auto first = (*b)->claim_orphans();
+  auto second = (*c)->claim_orphans();
+  ASSERT_TRUE(first && second);
+  ASSERT_EQ(first->tasks.size(), 2u);
+  EXPECT_EQ(first->tasks[0].id, "t1");
+  EXPECT_EQ(first->from_nodes, std::vector<std::string>{"a"});
+  EXPECT_TRUE(second->tasks.empty());
+  EXPECT_EQ((*b)->unfinished_tasks()->size(), 2u) << "they are b's now, also after a restart";
+
+  // a comes back: renewing its lease, it finds nothing of its own left to run.
+  ASSERT_TRUE((*a)->renew_lease(300));
+  EXPECT_TRUE((*a)->unfinished_tasks()->empty());
+}
+
+TEST_F(PostgresStoreTest, TwoSurvivorsRacingForALostNodeTakeEachTaskOnce) {
+  auto a = postgres_store::open(options(), "a");
+  ASSERT_TRUE(a);
+  ASSERT_TRUE((*a)->renew_lease(1));
+  write_batch batch;
+  for (int i = 0; i < 200; ++i)
+    batch.tasks.push_back(make_task("t" + std::to_string(1000 + i)));
+  ASSERT_TRUE((*a)->apply(batch));
+  std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  std::vector<std::future<size_t>> racers;
+  for (const char* id : {"b", "c", "d", "e"})
+    racers.push_back(std::async(std::launch::async, [this, id] {
+      auto db = postgres_store::open(options(), id);
+      size_t taken = 0;
+      for (int round = 0; round < 5 && db; ++round)
+        if (auto got = (*db)->claim_orphans())
+          taken += got->tasks.size();
+      return taken;
+    }));
+  size_t total = 0;
+  for (auto& r : racers)
+    total += r.get();
+  EXPECT_EQ(total, 200u);
 }
 
 TEST_F(PostgresStoreTest, PoolWaitsThenGivesUpAtItsLimit) {
