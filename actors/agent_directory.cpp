@@ -171,7 +171,8 @@ std::string agent_directory::script_of(const agent_record& record) {
 }
 
 agent_entry* agent_directory::select(const task_record& task, const agent_scorer& scorer,
-                                     size_t sample_limit, std::string_view owner) {
+                                     size_t sample_limit, std::string_view owner,
+                                     bool local_only) {
   const std::vector<agent_entry*>* pool = &available_;
   if (!task.required_capabilities.empty()) {
     // Scan the agents of the rarest required capability.
@@ -192,7 +193,8 @@ agent_entry* agent_directory::select(const task_record& task, const agent_scorer
   entries_scored_.clear();
   for (size_t k = 0; k < n && candidates_.size() < sample_limit; ++k) {
     auto* entry = (*pool)[(start + k) % n];
-    if (!entry->available() || !meets_requirements(task, entry->record))
+    if (!entry->available() || !meets_requirements(task, entry->record)
+        || (local_only && entry->remote))
       continue;
     if (!entry->script.empty() && entry->script != owner)
       continue; // a script agent takes only its script's task types

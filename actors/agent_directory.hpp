@@ -89,8 +89,9 @@ public:
   /// agents share the work. Returns nullptr when no agent is eligible now.
   /// `owner`: the script that defines the task's type (empty for built-in types); script
   /// agents take only their own script's types.
+  /// `local_only`: skip the agents of other nodes.
   agent_entry* select(const task_record& task, const agent_scorer& scorer, size_t sample_limit,
-                      std::string_view owner = {});
+                      std::string_view owner = {}, bool local_only = false);
   /// Whether any agent is of type script (then dispatch looks up each task type's owner).
   bool has_script_agents() const noexcept { return script_agents_ > 0; }
   /// metadata.script of a script agent's record ("" when absent or not a string).

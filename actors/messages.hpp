@@ -15,6 +15,7 @@
 
 #include "actors/engine.hpp"
 #include "actors/executor.hpp"
+#include "actors/wire.hpp" // execution_result crosses nodes: its inspect() must be seen here
 
 namespace hive::actors {
 
@@ -191,7 +192,6 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 } // namespace hive::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::task_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::execution_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::execution_context_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::submit_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hive::actors::cancel_msg)

@@ -255,6 +255,12 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
           self->send_exit(kv.second.handle, caf::exit_reason::user_shutdown);
       // Agents hold no timers, so none needs an exit message: dropping the directory drops
       // their last references, which ends them (much cheaper than 100,000 exit messages).
+      // In cluster mode other nodes hold handles to them too (CAF keeps actors whose handles
+      // went over the wire registered): those are told to stop.
+      if (!s.ctx->settings.node_id.empty())
+        for (const auto& [id, entry] : s.agents.entries())
+          if (!entry.remote && entry.handle)
+            self->send_exit(entry.handle, caf::exit_reason::user_shutdown);
       self->quit();
     },
     [=](tick_atom) {

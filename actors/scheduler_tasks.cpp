@@ -60,12 +60,14 @@ void dispatch(scheduler_actor* self) {
     bool assigned = st.ready.take_one(now, [&](ready_entry& e) {
       std::string_view owner;
       std::shared_ptr<const executor> exec;
-      if (st.agents.has_script_agents()) {
+      if (st.agents.has_script_agents() || st.agents.remote_count() > 0) {
         exec = st.ctx->executors->find(e.task->type);
         if (exec)
           owner = exec->owner();
       }
-      auto* agent = st.agents.select(*e.task, *st.ctx->scorer, settings.routing_sample, owner);
+      // A script's types run where the script is known for sure: on this node's agents.
+      auto* agent = st.agents.select(*e.task, *st.ctx->scorer, settings.routing_sample, owner,
+                                     !owner.empty());
       if (agent == nullptr)
         return false;
       auto before = agent->record.state;
