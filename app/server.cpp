@@ -188,15 +188,21 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
     };
     auto counts = std::make_shared<load_counts>();
     auto* engine = ptr->core.get();
+    std::weak_ptr<net::ws_hub> ws = ptr->ws;
     // The last status the engine answered (asked again at each heartbeat, never waited for).
-    auto probe = [engine, counts] {
+    auto probe = [engine, counts, ws] {
       engine->status([counts](result<actors::hive_status> st) {
         if (st) {
           counts->agents = st->agents_here;
           counts->running = st->running_tasks;
         }
       });
-      return std::make_pair(counts->agents.load(), counts->running.load());
+      cluster::node_load load;
+      load.agents = counts->agents.load();
+      load.running = counts->running.load();
+      if (auto hub = ws.lock())
+        load.websocket_clients = hub->stats().connections_open;
+      return load;
     };
     // Events cross nodes for the WebSocket clients: local ones go out, remote ones come in.
     std::weak_ptr<net::ws_hub> hub = ptr->ws;
@@ -216,7 +222,7 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
       return std::move(node).err();
     }
     ptr->cluster = std::move(*node);
-    ptr->ws->set_forwarder(ptr->cluster->forwarder());
+    ptr->ws->set_forwarder(ptr->cluster->forwarder(), ptr->cluster->listened());
   }
   return std::unique_ptr<server>{new server(std::move(ptr))};
 }

@@ -339,16 +339,9 @@ void usage() {
 
 int main(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) == 0 && i + 1 < argc) {
-      o.values[arg.substr(2)] = argv[++i];
-    } else if (arg.rfind("--", 0) != 0 && o.command.empty()) {
-      o.command = arg;
-    } else {
-      usage();
-      return 2;
-    }
+  if (!o.parse(argc, argv)) {
+    usage();
+    return 2;
   }
   std::vector<node> nodes;
   for (auto p : parse_ports(o.str("ports", "")))

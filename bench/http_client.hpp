@@ -94,6 +94,20 @@ struct options {
   std::string command;
   std::map<std::string, std::string> values;
 
+  /// `COMMAND --key value ...` (in any order); false when an argument fits neither.
+  bool parse(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg.rfind("--", 0) == 0 && i + 1 < argc)
+        values[arg.substr(2)] = argv[++i];
+      else if (arg.rfind("--", 0) != 0 && command.empty())
+        command = arg;
+      else
+        return false;
+    }
+    return true;
+  }
+
   std::string str(const std::string& key, std::string fallback) const {
     auto i = values.find(key);
     return i == values.end() ? fallback : i->second;

@@ -26,6 +26,7 @@ struct node_info {
   uint16_t http_port = 0;
   uint64_t agents = 0;
   uint64_t running = 0;
+  uint64_t websocket_clients = 0;
   caf::actor handle;    ///< the node actor
   caf::actor scheduler; ///< the node's scheduler (agents and tasks cross nodes through it)
 };
@@ -33,7 +34,7 @@ struct node_info {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_info& x) {
   return f(caf::meta::type_name("hive_node_info"), x.node_id, x.host, x.cluster_port,
-           x.http_port, x.agents, x.running, x.handle, x.scheduler);
+           x.http_port, x.agents, x.running, x.websocket_clients, x.handle, x.scheduler);
 }
 
 } // namespace hive::cluster
@@ -68,6 +69,7 @@ constexpr auto event_batch_delay = std::chrono::milliseconds{5};
 struct snapshot {
   mutable std::mutex mtx;
   std::vector<runtime::cluster_member> members;
+  std::atomic<bool> listened{false}; ///< some other online node has WebSocket clients
 };
 
 /// The store work of a node (lease renewals, take-overs): one thread of its own, and at most
@@ -120,11 +122,15 @@ void publish_view(node_actor* self) {
   std::vector<runtime::cluster_member> out;
   auto add = [&](const node_info& n, bool online, timestamp_ms heard, bool me) {
     out.push_back({n.node_id, address(n), n.http_port, online ? "online" : "offline", n.agents,
-                   n.running, heard, me});
+                   n.running, n.websocket_clients, heard, me});
   };
   add(st.self, true, 0, true);
-  for (const auto& [id, m] : st.members)
+  bool listened = false;
+  for (const auto& [id, m] : st.members) {
     add(m.info, m.online, m.last_heard, false);
+    listened = listened || (m.online && m.info.websocket_clients > 0);
+  }
+  st.view->listened = listened;
   std::lock_guard<std::mutex> guard{st.view->mtx};
   st.view->members = std::move(out);
 }
@@ -203,9 +209,10 @@ void keep_leases(node_actor* self, timestamp_ms now) {
 void refresh_self(node_actor* self) {
   auto& st = self->state;
   if (st.load) {
-    auto [agents, running] = st.load();
-    st.self.agents = agents;
-    st.self.running = running;
+    auto load = st.load();
+    st.self.agents = load.agents;
+    st.self.running = load.running;
+    st.self.websocket_clients = load.websocket_clients;
   }
 }
 
@@ -304,7 +311,7 @@ caf::behavior node_behavior(node_actor* self, runtime::cluster_config cfg, node_
       std::vector<runtime::cluster_event> batch;
       batch.swap(s.outbox);
       for (auto& [id, m] : s.members)
-        if (m.online)
+        if (m.online && m.info.websocket_clients > 0)
           self->send(m.info.handle, events_atom::value, batch, s.cfg.secret);
     },
     [=](events_atom, std::vector<runtime::cluster_event>& batch, const std::string& secret) {
@@ -459,6 +466,11 @@ std::function<void(runtime::cluster_event)> node::forwarder() const {
   return [p](runtime::cluster_event ev) {
     caf::anon_send(p->actor, forward_atom::value, std::move(ev));
   };
+}
+
+std::function<bool()> node::listened() const {
+  auto view = impl_->view;
+  return [view] { return view->listened.load(std::memory_order_relaxed); };
 }
 
 std::vector<runtime::cluster_member> node::members() const {

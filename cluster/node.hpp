@@ -28,9 +28,15 @@ namespace hive::cluster {
 /// With cluster.tls(), links between nodes use CAF's OpenSSL module with that certificate.
 void configure(caf::actor_system_config& sys_cfg, const runtime::cluster_config& cfg);
 
-/// How busy this node is, for the others: (agents, running tasks). Called on the node
-/// actor's thread; must not block.
-using load_probe = std::function<std::pair<uint64_t, uint64_t>()>;
+/// What a node tells the others about itself at each heartbeat.
+struct node_load {
+  uint64_t agents = 0;            ///< living on this node
+  uint64_t running = 0;           ///< tasks running
+  uint64_t websocket_clients = 0; ///< the others send it events only while it has some
+};
+
+/// How busy this node is, for the others. Called on the node actor's thread; must not block.
+using load_probe = std::function<node_load()>;
 
 /// Takes the events of other nodes (for this node's WebSocket clients); called on the node
 /// actor's thread; must not block.
@@ -75,12 +81,16 @@ public:
   /// Every node this one knows, itself first. Thread-safe, does not block.
   std::vector<runtime::cluster_member> members() const;
 
-  /// Sends a local event to every online node (batched every few milliseconds; beyond
-  /// 10,000 waiting events the oldest are dropped and counted). Thread-safe, does not block.
+  /// Sends a local event to every online node that has WebSocket clients (batched every few
+  /// milliseconds; beyond 10,000 waiting events the oldest are dropped and counted).
+  /// Thread-safe, does not block.
   void forward(runtime::cluster_event ev);
   /// forward() as a function that stays safe to call after this node is gone (it then does
   /// nothing useful): for publishers that may outlive it.
   std::function<void(runtime::cluster_event)> forwarder() const;
+  /// Whether any other online node has WebSocket clients (as of their last heartbeats): when
+  /// not, publishers need not encode events for the cluster. Safe after the node is gone.
+  std::function<bool()> listened() const;
 
   struct impl;
 

@@ -501,6 +501,8 @@ std::string encode_cluster(const std::optional<std::vector<runtime::cluster_memb
       w.Uint64(m.agents);
       w.Key("running_tasks");
       w.Uint64(m.running_tasks);
+      w.Key("websocket_clients");
+      w.Uint64(m.websocket_clients);
       put_time(w, "last_heartbeat", m.last_heartbeat);
       w.Key("self");
       w.Bool(m.self);

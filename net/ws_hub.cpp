@@ -106,6 +106,8 @@ void ws_hub::impl::fan_out(const actors::hive_event& ev) {
         targets.push_back(std::move(s));
   }
   auto forward = std::atomic_load(&forwarder);
+  if (forward && !forward->wanted())
+    forward = nullptr; // no other node has a client: nothing to encode for them
   if (targets.empty() && !forward)
     return;
   auto data = std::make_shared<const std::string>(event_data(ev));
@@ -122,7 +124,7 @@ void ws_hub::impl::fan_out(const actors::hive_event& ev) {
     if (key.task_priority)
       out.priority = static_cast<int8_t>(*key.task_priority);
     out.data = *data;
-    (*forward)(std::move(out));
+    forward->send(std::move(out));
   }
 }
 
@@ -139,9 +141,10 @@ void ws_hub::impl::offer_all(const internal::ws_event_key& key, std::string_view
     s->offer(type, data);
 }
 
-void ws_hub::set_forwarder(std::function<void(runtime::cluster_event)> fn) {
-  std::atomic_store(&impl_->forwarder,
-                    std::make_shared<const std::function<void(runtime::cluster_event)>>(std::move(fn)));
+void ws_hub::set_forwarder(std::function<void(runtime::cluster_event)> fn,
+                           std::function<bool()> wanted) {
+  std::atomic_store(&impl_->forwarder, std::make_shared<const impl::cluster_forwarder>(
+                                         impl::cluster_forwarder{std::move(fn), std::move(wanted)}));
 }
 
 void ws_hub::deliver_remote(const runtime::cluster_event& ev) {

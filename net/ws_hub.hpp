@@ -45,8 +45,10 @@ public:
   ws_stats stats() const;
 
   /// Cluster mode: `fn` gets every local event, encoded, for the other nodes (on the
-  /// publisher's thread; must not block). May be set while events flow.
-  void set_forwarder(std::function<void(runtime::cluster_event)> fn);
+  /// publisher's thread; must not block) while `wanted()` says another node listens. May be
+  /// set while events flow.
+  void set_forwarder(std::function<void(runtime::cluster_event)> fn,
+                     std::function<bool()> wanted);
   /// An event of another node: offered to the sessions that want it. Any thread.
   void deliver_remote(const runtime::cluster_event& ev);
 

@@ -15,6 +15,7 @@ struct cluster_member {
   std::string state;    ///< online or offline
   uint64_t agents = 0;
   uint64_t running_tasks = 0;
+  uint64_t websocket_clients = 0; ///< events are sent to a node only while it has some
   timestamp_ms last_heartbeat = 0; ///< when this node last heard from it (0 for itself)
   bool self = false;
 };

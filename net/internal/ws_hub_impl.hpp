@@ -31,7 +31,12 @@ struct ws_hub::impl {
 
   /// Cluster mode: hands every local event, encoded, to the other nodes.
   /// Set while events flow: read and written with std::atomic_load / atomic_store.
-  std::shared_ptr<const std::function<void(runtime::cluster_event)>> forwarder;
+  /// Cluster mode: where local events go for the other nodes, and whether any listens.
+  struct cluster_forwarder {
+    std::function<void(runtime::cluster_event)> send;
+    std::function<bool()> wanted;
+  };
+  std::shared_ptr<const cluster_forwarder> forwarder;
 
   std::mutex mtx;
   std::vector<std::weak_ptr<internal::ws_session>> sessions;

@@ -110,6 +110,38 @@ protected:
       ASSERT_TRUE(eventually([&] { return members(*n) == all_online; })) << n->log();
   }
 
+  /// The nodes that node `on` knows to have WebSocket clients.
+  std::set<std::string> members_with_clients(hive_process& on) {
+    http_client c{"127.0.0.1", on.port()};
+    auto doc = parse(c.request("GET", "/api/cluster/nodes").body);
+    std::set<std::string> out;
+    if (doc.IsObject() && doc.HasMember("nodes"))
+      for (const auto& m : doc["nodes"].GetArray())
+        if (m["websocket_clients"].GetUint64() > 0)
+          out.insert(m["node_id"].GetString());
+    return out;
+  }
+
+  /// Waits until every node knows that `listener` has a WebSocket client (events are sent
+  /// to a node only then; it reports its clients with each heartbeat).
+  bool listened_everywhere(const std::string& listener) {
+    return eventually([&] {
+      for (auto& n : nodes_) {
+        http_client c{"127.0.0.1", n->port()};
+        auto doc = parse(c.request("GET", "/api/cluster/nodes").body);
+        if (!doc.IsObject() || !doc.HasMember("nodes"))
+          return false;
+        bool seen = false;
+        for (const auto& m : doc["nodes"].GetArray())
+          seen = seen || (std::string{m["node_id"].GetString()} == listener
+                          && m["websocket_clients"].GetUint64() > 0);
+        if (!seen)
+          return false;
+      }
+      return true;
+    });
+  }
+
   static rapidjson::Document parse(const std::string& body) {
     rapidjson::Document doc;
     doc.Parse(body.c_str());
@@ -157,15 +189,9 @@ protected:
 };
 
 TEST_F(Cluster, NodesJoinSeeEachOtherLoseOneAndWelcomeItBack) {
-  for (int i = 0; i < 3; ++i) {
-    nodes_.push_back(start_node("n" + std::to_string(i + 1), ports_[static_cast<size_t>(i)]));
-    ASSERT_TRUE(nodes_.back()->started()) << nodes_.back()->log();
-  }
+  start_three(); // every node lists the three online
   const std::map<std::string, std::string> all_online{
     {"n1", "online"}, {"n2", "online"}, {"n3", "online"}};
-  for (auto& n : nodes_)
-    EXPECT_TRUE(eventually([&] { return members(*n) == all_online; }))
-      << "every node lists the three: " << n->log();
 
   // SIGKILL n2: the others see it go offline (its connection drops, or its heartbeats stop).
   nodes_[1]->stop(SIGKILL);
@@ -326,6 +352,7 @@ TEST_F(Cluster, EventsReachWebSocketClientsOnEveryNode) {
   ws_client watcher{"127.0.0.1", nodes_[1]->port()};
   ASSERT_TRUE(watcher.ok());
   ASSERT_TRUE(watcher.send(R"({"action":"subscribe","data":{"event_types":["task_completed"]}})"));
+  ASSERT_TRUE(listened_everywhere("n2")) << "n2 reports its WebSocket client";
 
   // The work happens on n1; the client listens on n2.
   http_client n1{"127.0.0.1", nodes_[0]->port()};
@@ -419,6 +446,11 @@ TEST_F(Cluster, NginxInFrontSpreadsRequestsAndCarriesWebSockets) {
   ws_client watcher{"127.0.0.1", proxy_port};
   ASSERT_TRUE(watcher.ok()) << "the upgrade went through nginx";
   ASSERT_TRUE(watcher.send(R"({"action":"subscribe","data":{"event_types":["agent_created"]}})"));
+  // Whichever node nginx chose, the other one must know it has a client.
+  ASSERT_TRUE(eventually([&] {
+    auto a = members_with_clients(*nodes_[0]), b = members_with_clients(*nodes_[1]);
+    return a == b && !a.empty();
+  }));
   http_client n1{"127.0.0.1", nodes_[0]->port()};
   ASSERT_EQ(n1.request("POST", "/api/agents", R"({"name":"via-proxy"})",
                        {{"Content-Type", "application/json"}})
