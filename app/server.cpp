@@ -246,7 +246,6 @@ void server::stop() {
   if (s.stopped)
     return;
   s.stopped = true;
-  s.cluster.reset(); // the other nodes see this one leave
   s.http->stop_accepting();
   runtime::log_debug("server", "stopped accepting");
   s.core->shutdown(std::chrono::seconds{s.cfg.server.shutdown_grace_secs});
@@ -254,6 +253,14 @@ void server::stop() {
   s.ws->stop(); // WebSocket clients saw the drain; now their connections close
   s.http->stop();
   s.core.reset();
+  // Only now does the node leave: its lease was renewed while the engine drained (the others
+  // must not take over tasks still finishing here), and every change is written, so they may
+  // take over what is left unfinished right away.
+  s.cluster.reset();
+  if (s.cfg.cluster.enabled) {
+    if (auto released = s.db->release_lease(); !released)
+      runtime::log_warn("server", "could not end this node's lease: " + released.err().message);
+  }
   s.sys.reset(); // waits for the remaining actors
   runtime::log_debug("server", "actor system stopped");
 #if HIVE_ENABLE_LUA

@@ -108,6 +108,8 @@ public:
 
   /// Extends this node's lease to `ttl_ms` from now (the database's clock). Blocks.
   virtual result<unit_t> renew_lease(uint32_t ttl_ms);
+  /// Ends this node's lease now (a clean stop: the others need not wait for it). Blocks.
+  virtual result<unit_t> release_lease() { return renew_lease(0); }
   /// Takes over the unfinished tasks of every node whose lease expired. Blocks.
   virtual result<orphan_claim> claim_orphans();
 

@@ -357,7 +357,8 @@ const std::vector<setting_row>& table() {
      uint_setting(50, 60'000,
                   [](config& c, uint64_t v) { c.cluster.heartbeat_interval_ms = v; })},
     {{"cluster", "failure_timeout_ms", "5000",
-      "a node not heard from for this long is offline (a lost connection says so at once)"},
+      "a node not heard from for this long is offline (a lost connection says so at once); "
+      "its lease lasts twice this, then survivors take its tasks over"},
      uint_setting(100, 600'000,
                   [](config& c, uint64_t v) { c.cluster.failure_timeout_ms = v; })},
     {{"cluster", "tls_certificate", "",

@@ -343,6 +343,34 @@ TEST_F(Cluster, KillingANodeWhileTasksRunLosesNoneAndRunsNoneTwice) {
     << nodes_[0]->log();
 }
 
+TEST_F(Cluster, ANodeThatStopsCleanlyLeavesItsQueuedTasksToTheOthers) {
+  nodes_.push_back(start_node("n1", ports_[0]));
+  nodes_.push_back(start_node("n2", ports_[1]));
+  for (auto& n : nodes_)
+    ASSERT_TRUE(n->started()) << n->log();
+  ASSERT_TRUE(eventually([&] { return members(*nodes_[0]).size() == 2; }));
+  // The only agent is n1's, one task at a time; n2 accepts (owns) the tasks.
+  create_agent(*nodes_[0], R"({"name":"single"})");
+  ASSERT_TRUE(eventually([&] { return agents(*nodes_[1]).size() == 1; }));
+  http_client n2{"127.0.0.1", nodes_[1]->port()};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) {
+    auto r = n2.request("POST", "/api/tasks", R"({"type":"sleep","payload":{"ms":200}})", json_);
+    ASSERT_EQ(r.status, 201u) << r.body;
+    ids.push_back(parse(r.body)["id"].GetString());
+  }
+  EXPECT_EQ(nodes_[1]->stop(SIGTERM), 0) << nodes_[1]->log();
+  http_client n1{"127.0.0.1", nodes_[0]->port()};
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& id : ids)
+      if (n1.request("GET", "/api/tasks/" + id).body.find("\"completed\"") == std::string::npos)
+        return false;
+    return true;
+  }, 20s)) << nodes_[0]->log();
+  EXPECT_NE(nodes_[0]->log().find("unfinished tasks of lost nodes (n2)"), std::string::npos)
+    << nodes_[0]->log();
+}
+
 TEST_F(Cluster, EventsReachWebSocketClientsOnEveryNode) {
   nodes_.push_back(start_node("n1", ports_[0]));
   nodes_.push_back(start_node("n2", ports_[1]));
