@@ -110,6 +110,44 @@ TEST(AgentDirectory, EqualAgentsShareTheWork) {
   EXPECT_EQ(picks.size(), 4u);
 }
 
+TEST(AgentDirectory, AgentsOfOtherNodesAreMirroredAndFollowTheirNode) {
+  agent_directory dir;
+  heuristic_scorer scorer;
+  auto rec = agent("far", {{"gpu", 0.9, 0.1}}, 2);
+  rec.node_id = "n2";
+  dir.upsert_remote(rec, caf::actor{}, 0);
+  EXPECT_EQ(dir.remote_count(), 1u);
+  auto* picked = dir.select(task_needing({{"gpu", 0.5}}), scorer, 32);
+  ASSERT_NE(picked, nullptr) << "remote agents are routed to like local ones";
+  EXPECT_TRUE(picked->remote);
+  EXPECT_EQ(dir.select(task_needing({{"gpu", 0.5}}), scorer, 32, {}, true), nullptr)
+    << "unless the task must stay on this node";
+
+  // Its node reports it busy: full as far as this node knows, even with nothing reserved here.
+  dir.upsert_remote(rec, caf::actor{}, 2);
+  EXPECT_EQ(dir.select(task_needing({{"gpu", 0.5}}), scorer, 32), nullptr);
+  // A report may lag what this node itself reserved: the larger of the two counts.
+  dir.upsert_remote(rec, caf::actor{}, 0);
+  dir.reserve(*dir.find("far"), 1);
+  dir.reserve(*dir.find("far"), 2);
+  EXPECT_EQ(dir.select(task_needing({{"gpu", 0.5}}), scorer, 32), nullptr);
+  dir.release(*dir.find("far"), true, 1.0, true, 3);
+  EXPECT_NE(dir.select(task_needing({{"gpu", 0.5}}), scorer, 32), nullptr);
+
+  // New capabilities come with the next report; the lost node's agents go offline.
+  rec.capabilities = {{"audio", 0.7, 0.1}};
+  dir.upsert_remote(rec, caf::actor{}, 0);
+  EXPECT_EQ(dir.select(task_needing({{"gpu", 0.0}}), scorer, 32), nullptr);
+  EXPECT_NE(dir.select(task_needing({{"audio", 0.5}}), scorer, 32), nullptr);
+  dir.set_node_offline("n2", 4);
+  EXPECT_EQ(dir.find("far")->record.state, agent_state::offline);
+  EXPECT_FALSE(dir.any_available());
+  dir.upsert_remote(rec, caf::actor{}, 0); // its node is back and reports it idle
+  EXPECT_TRUE(dir.any_available());
+  dir.remove("far");
+  EXPECT_EQ(dir.remote_count(), 0u);
+}
+
 TEST(HeuristicScorer, SuccessRateCounts) {
   agent_record good;
   good.tasks_completed = 50;
