@@ -275,30 +275,102 @@ TEST_F(Cluster, AgentsLiveOnOneNodeAndTasksRunOnAgentsOfOtherNodes) {
     EXPECT_EQ(n->stop(SIGTERM), 0) << n->log();
 }
 
+/// A neural.train task that keeps a blocking-pool thread busy for about a second (5,000 epochs
+/// of a 8-32-32-1 network over 64 random rows; FANN's own speed, whatever this build's type).
+std::string long_training(const std::string& model) {
+  uint32_t x = 7;
+  auto next = [&x] {
+    x = x * 1103515245u + 12345u;
+    return static_cast<double>((x >> 8) % 1000) / 1000.0;
+  };
+  std::string inputs, outputs;
+  for (int row = 0; row < 64; ++row) {
+    inputs += row == 0 ? "[" : ",[";
+    for (int col = 0; col < 8; ++col)
+      inputs += (col == 0 ? "" : ",") + std::to_string(next());
+    inputs += "]";
+    outputs += (row == 0 ? "[" : ",[") + std::to_string(next()) + "]";
+  }
+  return R"({"type":"neural.train","timeout_ms":60000,"required_capabilities":[{"name":"far"}],)"
+         R"("payload":{"model":")" + model + R"(","hidden_layers":[32,32],"epochs":5000,)"
+         R"("target_error":0,"dataset":{"inputs":[)" + inputs + R"(],"outputs":[)" + outputs
+         + "]}}}";
+}
+
 TEST_F(Cluster, KillingANodeWhileTasksRunLosesNoneAndRunsNoneTwice) {
   start_three();
   for (size_t i = 0; i < 3; ++i)
     for (int k = 0; k < 2; ++k)
       create_agent(*nodes_[i], R"({"name":"w","max_concurrency":4})");
+  // The only agent with capability "far" lives on n2: long trainings run on its blocking pool.
+  create_agent(*nodes_[1], R"({"name":"far","capabilities":["far"],"max_concurrency":4})");
   for (auto& n : nodes_)
-    ASSERT_TRUE(eventually([&] { return agents(*n).size() == 6; })) << n->log();
+    ASSERT_TRUE(eventually([&] { return agents(*n).size() == 7; })) << n->log();
 
-  // 24 slots in the hive, 90 tasks of 400 ms each through n1 and n2: n2 owns some of the
-  // queued ones and runs some of n1's on its agents when it is killed.
-  std::vector<std::string> acknowledged;
-  for (size_t on : {size_t{0}, size_t{1}}) {
-    http_client c{"127.0.0.1", nodes_[on]->port()};
-    for (int i = 0; i < 45; ++i) {
-      auto r = c.request("POST", "/api/tasks", R"({"type":"sleep","payload":{"ms":400}})", json_);
-      ASSERT_EQ(r.status, 201u) << r.body;
-      acknowledged.push_back(parse(r.body)["id"].GetString());
+  // 4 trainings of about a second each, submitted to n1, run on n2's agent (its two pool
+  // threads): submitted first, so they hold its slots, and still in flight when n2 dies. n1 sees the agent's actor go with the
+  // connection and queues them again (no timeout: theirs is a minute); they finish once n2's
+  // agent is back.
+  std::vector<std::string> far;
+  {
+    http_client c{"127.0.0.1", nodes_[0]->port()};
+    for (int i = 0; i < 4; ++i) {
+      auto r = c.request("POST", "/api/tasks", long_training("far" + std::to_string(i)), json_);
+      ASSERT_EQ(r.status, 201u) << r.body.substr(0, 300);
+      far.push_back(parse(r.body)["id"].GetString());
     }
   }
-  std::this_thread::sleep_for(500ms);
+  // 24 more slots in the hive, 90 sleeps through n1 and n2: n2 owns half of them and runs
+  // some of n1's on its agents when it is killed.
+  std::vector<std::string> acknowledged, owned_by_n2;
+  for (size_t on : {size_t{0}, size_t{1}}) {
+    http_client c{"127.0.0.1", nodes_[on]->port()};
+    // n2's own tasks are long: they are still running or queued there when it dies.
+    std::string body = on == 0 ? R"({"type":"sleep","payload":{"ms":400}})"
+                               : R"({"type":"sleep","payload":{"ms":3000}})";
+    for (int i = 0; i < 45; ++i) {
+      auto r = c.request("POST", "/api/tasks", body, json_);
+      ASSERT_EQ(r.status, 201u) << r.body;
+      acknowledged.push_back(parse(r.body)["id"].GetString());
+      if (on == 1)
+        owned_by_n2.push_back(acknowledged.back());
+    }
+  }
+  acknowledged.insert(acknowledged.end(), far.begin(), far.end());
   nodes_[1]->stop(SIGKILL);
-
-  // Every acknowledged task completes (the survivors take n2's over once its lease expires).
   http_client n1{"127.0.0.1", nodes_[0]->port()};
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& id : far)
+      if (n1.request("GET", "/api/tasks/" + id + "/events").body.find("re-queued")
+          != std::string::npos)
+        return true;
+    return false;
+  }, 20s)) << "a training running on n2 was queued again on n1\n"
+             << n1.request("GET", "/api/tasks/" + far.front() + "/events").body;
+
+  // n2's agents are offline everywhere; it comes back and rejoins, and they are back.
+  auto n2_agents = [&](hive_process& on, const std::string& state) {
+    size_t k = 0;
+    for (const auto& [id, where] : agents(on))
+      if (where.first == "n2" && where.second == state)
+        ++k;
+    return k;
+  };
+  EXPECT_TRUE(eventually([&] { return n2_agents(*nodes_[0], "offline") == 3; }));
+  // Once its lease expired, a survivor takes n2's unfinished tasks over (before n2 is back:
+  // a node restarting within its lease runs its tasks itself).
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& id : owned_by_n2)
+      if (n1.request("GET", "/api/tasks/" + id + "/events").body.find("taken over from a lost node")
+          != std::string::npos)
+        return true;
+    return false;
+  }, 20s)) << nodes_[0]->log() << nodes_[2]->log();
+  nodes_[1] = start_node("n2", ports_[1]);
+  ASSERT_TRUE(nodes_[1]->started()) << nodes_[1]->log();
+
+  // Every acknowledged task completes (the survivors take n2's over once its lease expires;
+  // the trainings wait for n2's agent to be back).
   size_t done = 0;
   EXPECT_TRUE(eventually([&] {
     done = 0;
@@ -327,19 +399,7 @@ TEST_F(Cluster, KillingANodeWhileTasksRunLosesNoneAndRunsNoneTwice) {
     EXPECT_EQ(completions, 1) << "task " << id;
   }
   EXPECT_GT(taken_over, 0u) << "some of n2's tasks were taken over by a survivor";
-
-  // n2's agents are offline everywhere; it comes back, rejoins, and they are back.
-  auto n2_agents = [&](hive_process& on, const std::string& state) {
-    size_t k = 0;
-    for (const auto& [id, where] : agents(on))
-      if (where.first == "n2" && where.second == state)
-        ++k;
-    return k;
-  };
-  EXPECT_TRUE(eventually([&] { return n2_agents(*nodes_[0], "offline") == 2; }));
-  nodes_[1] = start_node("n2", ports_[1]);
-  ASSERT_TRUE(nodes_[1]->started()) << nodes_[1]->log();
-  EXPECT_TRUE(eventually([&] { return n2_agents(*nodes_[0], "idle") == 2; }))
+  EXPECT_TRUE(eventually([&] { return n2_agents(*nodes_[0], "idle") == 3; }))
     << nodes_[0]->log();
 }
 
