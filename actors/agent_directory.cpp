@@ -67,7 +67,8 @@ agent_entry& agent_directory::upsert_remote(agent_record record, caf::actor hand
   }
   index_capabilities(*entry);
   entry->remote = true;
-  entry->suspended = false;
+  if (entry->handle != handle)
+    entry->suspended = false; // a new actor (its node restarted it): worth trying again
   entry->handle = std::move(handle);
   entry->reported_load = reported_load;
   update_availability(*entry);

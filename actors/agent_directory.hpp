@@ -28,6 +28,8 @@ struct agent_entry {
   /// last reported. It takes work while the larger of this and `load` is below its limit.
   uint32_t reported_load = 0;
   bool remote = false; ///< lives on another node (record.node_id): mirrored, never stored
+  /// A local agent's runs for other nodes (part of `load`), until their actor answers.
+  uint32_t remote_runs = 0;
   uint32_t crash_streak = 0; ///< crashes since the agent last completed a task
   bool suspended = false;    ///< its actor was reported lost; no work until it is restarted
   /// What executors see of the agent; made at its first assignment (idle agents cost nothing)

@@ -376,6 +376,17 @@ void engine::retry_task(std::string id, callback<task_record> done) {
       done(make_error(errc::not_found, "no task with id " + id, "id"));
       return;
     }
+    // Cluster mode: a finished task may have been another node's; it becomes this node's now
+    // (false: it is not finished, so the scheduler refuses the retry below).
+    if (is_terminal((*found)->status)) {
+      auto taken = self->ctx->db->take_finished_task(id);
+      if (!taken) {
+        done(std::move(taken).err());
+        return;
+      }
+      if (!*taken)
+        (*found)->status = task_status::running; // retried elsewhere meanwhile
+    }
     self->tell(retry_msg{id, std::move(**found), done});
   });
   if (!posted)

@@ -186,6 +186,8 @@ using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 /// Engine -> scheduler: stop every agent and task actor, then quit.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+/// Internal to the scheduler: a dependency of another node is not finished; read it again.
+using dep_recheck_atom = caf::atom_constant<caf::atom("deprechk")>;
 /// Internal to the scheduler: time to write changed agents / check the drain.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 

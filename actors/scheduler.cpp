@@ -14,7 +14,9 @@ namespace hive::actors {
 namespace internal {
 
 void set_status(scheduler_state& st, live_task& lt, task_status to) {
-  --st.counts[static_cast<size_t>(lt.status)];
+  // In cluster mode a task taken over from another node was not in this node's counts.
+  if (auto& from = st.counts[static_cast<size_t>(lt.status)]; from > 0)
+    --from;
   ++st.counts[static_cast<size_t>(to)];
   lt.status = to;
 }
@@ -31,6 +33,19 @@ void check_drain(scheduler_actor* self) {
   }
 }
 
+void look_up_dependency(scheduler_actor* self, const std::string& dep) {
+  auto& s = self->state;
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto db = s.ctx->db;
+  bool posted = s.ctx->reads->post([me, db, dep] {
+    auto found = db->find_task(dep);
+    auto status = found && found->has_value() ? (*found)->status : task_status::failed;
+    caf::anon_send(me, dep_status_msg{dep, status});
+  });
+  if (!posted)
+    self->send(self, dep_status_msg{dep, task_status::failed});
+}
+
 void resume_stored_task(scheduler_actor* self, task_record stored, const char* why) {
   auto& st = self->state;
   if (st.live.count(stored.id) != 0)
@@ -39,7 +54,8 @@ void resume_stored_task(scheduler_actor* self, task_record stored, const char* w
   if (task->status == task_status::running) {
     // Interrupted by a stop or crash: run it again. One write per task, so that it takes
     // the task's own group-commit lane ahead of the task's next changes (see write_behind).
-    --st.counts[static_cast<size_t>(task_status::running)];
+    if (auto& running = st.counts[static_cast<size_t>(task_status::running)]; running > 0)
+      --running;
     ++st.counts[static_cast<size_t>(task_status::queued)];
     task->status = task_status::queued;
     task->updated_at = st.ctx->now();
@@ -164,21 +180,13 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
         i->second.dep_waiters.push_back(rp);
         return caf::delegated<int32_t>{};
       }
-      // Finished earlier: look its status up on the read pool, answer when it comes back.
+      // Finished earlier (or, in cluster mode, another node's): look its status up on the
+      // read pool, answer once it is terminal.
       auto rp = self->make_response_promise();
       auto& waiting = s.dep_lookups[dep];
       waiting.push_back(rp);
-      if (waiting.size() == 1) {
-        auto me = caf::actor_cast<caf::actor>(self);
-        auto db = s.ctx->db;
-        bool posted = s.ctx->reads->post([me, db, dep] {
-          auto found = db->find_task(dep);
-          auto status = found && found->has_value() ? (*found)->status : task_status::failed;
-          caf::anon_send(me, dep_status_msg{dep, status});
-        });
-        if (!posted)
-          self->send(self, dep_status_msg{dep, task_status::failed});
-      }
+      if (waiting.size() == 1)
+        look_up_dependency(self, dep);
       return caf::delegated<int32_t>{};
     },
     [=](dep_status_msg& msg) {
@@ -186,9 +194,19 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
       auto i = s.dep_lookups.find(msg.task_id);
       if (i == s.dep_lookups.end())
         return;
+      if (!is_terminal(msg.status)) {
+        // Not finished, and not live here: another node runs it. Ask the store again.
+        self->delayed_send(self, std::chrono::milliseconds{250}, dep_recheck_atom::value,
+                           msg.task_id);
+        return;
+      }
       for (auto& rp : i->second)
         rp.deliver(static_cast<int32_t>(msg.status));
       s.dep_lookups.erase(i);
+    },
+    [=](dep_recheck_atom, const std::string& dep) {
+      if (self->state.dep_lookups.count(dep) != 0)
+        look_up_dependency(self, dep);
     },
     [=](cancel_msg& msg) { on_cancel(self, msg); },
     [=](watch_task_msg& msg) { on_watch_task(self, msg); },
@@ -221,8 +239,8 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
     [=](peer_up_msg& msg) { on_peer_up(self, msg); },
     [=](peer_down_msg& msg) { on_peer_down(self, msg); },
     [=](agents_sync_atom, const std::string& node_id, std::vector<remote_agent>& changed,
-        const std::vector<std::string>& removed, bool full) {
-      on_agents_sync(self, node_id, changed, removed, full);
+        const std::vector<std::string>& removed, bool full, bool answer) {
+      on_agents_sync(self, node_id, changed, removed, full, answer);
     },
     [=](adopt_msg& msg) { ++self->state.activity; on_adopt(self, msg); },
     [=](remote_load_msg& msg) { on_remote_load(self, msg); },
@@ -238,9 +256,14 @@ caf::behavior scheduler_behavior(scheduler_actor* self, context_ptr ctx, recover
       ++self->state.activity;
       return on_remote_delete(self, id);
     },
+    [=](remote_cancel_atom, std::string& id) -> caf::result<remote_reply> {
+      return on_remote_cancel(self, id);
+    },
     [=](deliver_reply_msg& msg) { msg.rp.deliver(std::move(msg.reply)); },
     [=](drain_msg& msg) {
       auto& s = self->state;
+      if (!s.draining)
+        leave_peers(self);
       s.draining = true;
       s.drain_deadline = msg.deadline;
       s.drain_reply = std::move(msg.reply);

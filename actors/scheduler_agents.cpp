@@ -196,6 +196,10 @@ void on_agent_down(scheduler_actor* self, caf::down_msg& dm) {
   // crashed actor see it go down and run again. An agent that keeps crashing without finishing
   // anything is marked `failed` instead (PATCH state=idle revives it).
   crashed->handle = nullptr;
+  // Runs it was doing for other nodes died with it (their owners see that themselves).
+  for (; crashed->remote_runs > 0; --crashed->remote_runs)
+    st.agents.release(*crashed, false, 0, false, st.ctx->now());
+  st.dirty_agents.insert(crashed->record.id);
   auto why = self->system().render(dm.reason);
   if (++crashed->crash_streak >= max_crash_streak) {
     runtime::log_error("scheduler", "agent " + crashed->record.id + " crashed "

@@ -92,7 +92,7 @@ void note_agent_change(scheduler_state& st, const std::string& agent_id, bool re
 
 void sync_agents(scheduler_actor* self) {
   auto& st = self->state;
-  if (st.peers.empty())
+  if (st.peers.empty() || st.draining) // a draining node told the others it is leaving
     return;
   // Counters and load changes are in dirty_agents (written to the store at the same tick).
   for (const auto& id : st.dirty_agents)
@@ -111,7 +111,7 @@ void sync_agents(scheduler_actor* self) {
   for (const auto& [id, p] : st.peers)
     if (p.online)
       self->send(p.scheduler, agents_sync_atom::value, st.ctx->settings.node_id, changed,
-                 removed, false);
+                 removed, false, false);
 }
 
 void on_peer_up(scheduler_actor* self, peer_up_msg& msg) {
@@ -120,9 +120,22 @@ void on_peer_up(scheduler_actor* self, peer_up_msg& msg) {
   bool news = !p.online || p.scheduler != msg.scheduler;
   p.scheduler = msg.scheduler;
   p.online = true;
-  if (news) // it may be a restart: tell it everything
+  if (news) // it may be a restart: tell it everything, and ask for its whole list too (it
+             // may not have noticed that this node lost sight of it)
     self->send(p.scheduler, agents_sync_atom::value, st.ctx->settings.node_id, all_local(st),
-               std::vector<std::string>{}, true);
+               std::vector<std::string>{}, true, true);
+}
+
+void leave_peers(scheduler_actor* self) {
+  auto& st = self->state;
+  std::vector<std::string> mine;
+  for (const auto& [id, entry] : st.agents.entries())
+    if (!entry.remote)
+      mine.push_back(id);
+  for (const auto& [id, p] : st.peers)
+    if (p.online)
+      self->send(p.scheduler, agents_sync_atom::value, st.ctx->settings.node_id,
+                 std::vector<remote_agent>{}, mine, false, false);
 }
 
 void on_peer_down(scheduler_actor* self, peer_down_msg& msg) {
@@ -138,10 +151,14 @@ void on_peer_down(scheduler_actor* self, peer_down_msg& msg) {
 
 void on_agents_sync(scheduler_actor* self, const std::string& node_id,
                     std::vector<remote_agent>& changed, const std::vector<std::string>& removed,
-                    bool full) {
+                    bool full, bool answer) {
   auto& st = self->state;
   if (node_id == st.ctx->settings.node_id)
     return;
+  if (answer && !st.draining)
+    if (auto p = st.peers.find(node_id); p != st.peers.end() && p->second.scheduler)
+      self->send(p->second.scheduler, agents_sync_atom::value, st.ctx->settings.node_id,
+                 all_local(st), std::vector<std::string>{}, true, false);
   std::unordered_set<std::string> listed;
   for (auto& ra : changed) {
     auto* existing = st.agents.find(ra.record.id);
@@ -183,10 +200,13 @@ void on_remote_load(scheduler_actor* self, remote_load_msg& msg) {
   if (entry == nullptr || entry->remote)
     return;
   auto now = st.ctx->now();
-  if (msg.started)
+  if (msg.started) {
+    ++entry->remote_runs;
     st.agents.reserve(*entry, now);
-  else
+  } else if (entry->remote_runs > 0) { // else counted off when its actor died
+    --entry->remote_runs;
     st.agents.release(*entry, msg.success, msg.latency_ms, true, now);
+  }
   st.dirty_agents.insert(msg.agent_id);
 }
 
@@ -195,8 +215,10 @@ bool place_elsewhere(scheduler_actor* self, agent_create_msg& msg) {
   const auto& me = st.ctx->settings.node_id;
   auto& want = msg.spec.node_id;
   if (me.empty()) {
-    if (want.empty() || want == "least_loaded")
+    if (want.empty() || want == "least_loaded") {
+      want.clear(); // outside cluster mode agents carry no node
       return false;
+    }
     msg.reply(make_error(errc::invalid_field,
                          "placement '" + want + "' names a node, but cluster mode is off",
                          "placement"));
@@ -252,6 +274,55 @@ caf::result<remote_reply> on_remote_delete(scheduler_actor* self, std::string& i
                          done(agent_record{});
                        }};
   on_agent_delete(self, del);
+  return rp;
+}
+
+bool ask_peers_to_cancel(scheduler_actor* self, cancel_msg& msg) {
+  auto& st = self->state;
+  std::vector<caf::actor> asked;
+  for (const auto& [id, p] : st.peers)
+    if (p.online)
+      asked.push_back(p.scheduler);
+  if (asked.empty())
+    return false;
+  // One answer counts: the first node that had the task, or not_found once all said no.
+  struct pending {
+    callback<task_record> reply;
+    size_t left;
+    bool done = false;
+  };
+  auto state = std::make_shared<pending>(pending{std::move(msg.reply), asked.size()});
+  auto id = msg.id;
+  auto settle = [state, id](remote_reply* r) {
+    if (state->done)
+      return;
+    if (r != nullptr && (r->ok || r->code != static_cast<uint16_t>(errc::not_found))) {
+      state->done = true;
+      state->reply(std::move(*r).to_task_result());
+      return;
+    }
+    if (--state->left == 0) {
+      state->done = true;
+      state->reply(make_error(errc::not_found, "no unfinished task with id " + id, "id"));
+    }
+  };
+  for (auto& peer : asked)
+    self->request(peer, std::chrono::seconds{10}, remote_cancel_atom::value, id)
+      .then([settle](remote_reply& r) { settle(&r); },
+            [settle](caf::error&) { settle(nullptr); });
+  return true;
+}
+
+caf::result<remote_reply> on_remote_cancel(scheduler_actor* self, std::string& id) {
+  if (self->state.live.count(id) == 0) // not here: say so without asking the others again
+    return remote_reply::from(
+      result<task_record>{make_error(errc::not_found, "no unfinished task with id " + id, "id")});
+  auto rp = self->make_response_promise();
+  auto me = caf::actor_cast<caf::actor>(self);
+  cancel_msg cancel{id, [me, rp](result<task_record> res) {
+                      caf::anon_send(me, deliver_reply_msg{rp, remote_reply::from(std::move(res))});
+                    }};
+  on_cancel(self, cancel);
   return rp;
 }
 

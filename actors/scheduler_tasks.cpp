@@ -367,7 +367,8 @@ void on_retry(scheduler_actor* self, retry_msg& msg) {
     return;
   }
   auto now = st.ctx->now();
-  --st.counts[static_cast<size_t>(task->status)];
+  if (auto& was = st.counts[static_cast<size_t>(task->status)]; was > 0)
+    --was;
   task->status = task->depends_on.empty() ? task_status::queued : task_status::pending;
   task->attempts = 0;
   task->error.clear();
@@ -428,8 +429,10 @@ void on_cancel(scheduler_actor* self, cancel_msg& msg) {
     retire(self, msg.id, task_status::cancelled, false);
     return;
   }
-  // Not live: finished long ago or unknown. The engine tells which from the store.
-  msg.reply(make_error(errc::not_found, "no unfinished task with id " + msg.id, "id"));
+  // Not live: finished long ago, unknown, or (cluster mode) another node's. The other nodes
+  // are asked; failing them, the engine tells 404 from 409 from the store.
+  if (!ask_peers_to_cancel(self, msg))
+    msg.reply(make_error(errc::not_found, "no unfinished task with id " + msg.id, "id"));
 }
 
 } // namespace hive::actors::internal

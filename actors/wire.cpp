@@ -19,6 +19,26 @@ remote_reply remote_reply::from(result<agent_record> res) {
   return out;
 }
 
+remote_reply remote_reply::from(result<task_record> res) {
+  remote_reply out;
+  if (res) {
+    out.task = std::move(*res);
+    return out;
+  }
+  auto err = std::move(res).err();
+  out.ok = false;
+  out.code = static_cast<uint16_t>(err.code);
+  out.message = std::move(err.message);
+  out.field = std::move(err.field);
+  return out;
+}
+
+result<task_record> remote_reply::to_task_result() && {
+  if (ok)
+    return std::move(task);
+  return make_error(static_cast<errc>(code), std::move(message), std::move(field));
+}
+
 result<agent_record> remote_reply::to_result() && {
   if (ok)
     return std::move(agent);

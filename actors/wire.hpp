@@ -78,22 +78,27 @@ typename Inspector::result_type inspect(Inspector& f, remote_agent& x) {
   return f(caf::meta::type_name("hive_remote_agent"), x.record, x.handle, x.load);
 }
 
-/// The answer to a request another node's scheduler carried out (creating an agent placed on
-/// this node): the agent, or the error as its code, message and field.
+/// The answer to a request another node's scheduler carried out (an agent placed on this
+/// node, changed or deleted; a task of this node cancelled): the agent or the task, or the
+/// error as its code, message and field.
 struct remote_reply {
   bool ok = true;
   uint16_t code = 0; ///< errc, when not ok
   std::string message;
   std::string field;
   agent_record agent;
+  task_record task;
 
   static remote_reply from(result<agent_record> res);
+  static remote_reply from(result<task_record> res);
   result<agent_record> to_result() &&;
+  result<task_record> to_task_result() &&;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, remote_reply& x) {
-  return f(caf::meta::type_name("hive_remote_reply"), x.ok, x.code, x.message, x.field, x.agent);
+  return f(caf::meta::type_name("hive_remote_reply"), x.ok, x.code, x.message, x.field, x.agent,
+           x.task);
 }
 
 /// An agent_patch on the wire (optional fields as flags).
@@ -119,8 +124,9 @@ typename Inspector::result_type inspect(Inspector& f, wire_patch& x) {
 
 // -- scheduler -> the scheduler of another node ------------------------------------------
 
-/// (agents_sync_atom, node id, changed agents, removed agent ids, full): this node's agents
-/// changed; with `full`, the list is every agent of the node (agents not in it are gone).
+/// (agents_sync_atom, node id, changed agents, removed agent ids, full, answer): this node's
+/// agents changed; with `full`, the list is every agent of the node (agents not in it are
+/// gone); with `answer`, the receiver sends its own whole list back.
 using agents_sync_atom = caf::atom_constant<caf::atom("hagents")>;
 /// (remote_create_atom, agent_record) -> remote_reply: create this agent here (placement).
 using remote_create_atom = caf::atom_constant<caf::atom("hcreate")>;
@@ -128,6 +134,8 @@ using remote_create_atom = caf::atom_constant<caf::atom("hcreate")>;
 using remote_update_atom = caf::atom_constant<caf::atom("hupdate")>;
 /// (remote_delete_atom, id) -> remote_reply: DELETE of an agent living here.
 using remote_delete_atom = caf::atom_constant<caf::atom("hdelete")>;
+/// (remote_cancel_atom, task id) -> remote_reply: cancel this task if it is live here.
+using remote_cancel_atom = caf::atom_constant<caf::atom("hcancel")>;
 
 // -- task actor -> an agent actor on another node -------------------------------------------
 

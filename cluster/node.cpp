@@ -187,8 +187,12 @@ void keep_leases(node_actor* self, timestamp_ms now) {
   if (keeper->sweeping.exchange(true))
     return;
   auto scheduler = st.scheduler;
-  keeper->thread.post([keeper, scheduler] {
-    auto claimed = keeper->db->claim_orphans();
+  std::vector<std::string> alive; // never take over the tasks of a node still heard from
+  for (const auto& [id, m] : st.members)
+    if (m.online)
+      alive.push_back(id);
+  keeper->thread.post([keeper, scheduler, alive] {
+    auto claimed = keeper->db->claim_orphans(alive);
     keeper->sweeping = false;
     if (!claimed) {
       runtime::log_warn("cluster", "cannot check for the tasks of lost nodes: "

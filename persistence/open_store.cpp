@@ -46,7 +46,11 @@ result<unit_t> store::renew_lease(uint32_t) {
                     "database.url");
 }
 
-result<orphan_claim> store::claim_orphans() {
+result<bool> store::take_finished_task(std::string_view) {
+  return true;
+}
+
+result<orphan_claim> store::claim_orphans(const std::vector<std::string>&) {
   return make_error(errc::invalid_field,
                     "cluster mode needs PostgreSQL: the " + std::string{name()}
                       + " store keeps no task owners",

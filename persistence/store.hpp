@@ -101,7 +101,7 @@ public:
   // -- cluster mode (PostgreSQL opened with a node id; other stores refuse) ----------------
   //
   // Every task row belongs to the node that admitted it (its owner runs the task's actor and
-  // is the only writer of its state); unfinished_tasks() and load_agents() then answer only
+  // is the only writer of its state: another node's writes to it are ignored); unfinished_tasks() and load_agents() then answer only
   // this node's tasks and agents. Each node holds a lease it renews; once a node's lease has
   // expired, claim_orphans() moves its unfinished tasks to the caller in one transaction, so
   // each is taken over by exactly one node.
@@ -110,8 +110,13 @@ public:
   virtual result<unit_t> renew_lease(uint32_t ttl_ms);
   /// Ends this node's lease now (a clean stop: the others need not wait for it). Blocks.
   virtual result<unit_t> release_lease() { return renew_lease(0); }
-  /// Takes over the unfinished tasks of every node whose lease expired. Blocks.
-  virtual result<orphan_claim> claim_orphans();
+  /// Takes over the unfinished tasks of every node whose lease expired, but those in `alive`
+  /// (nodes the caller still hears from: after a database outage every lease has expired, yet
+  /// their nodes still run their tasks). Blocks.
+  virtual result<orphan_claim> claim_orphans(const std::vector<std::string>& alive);
+  /// Makes this node the owner of a finished (failed, dead or cancelled) task before it is
+  /// retried here; false when the task is not finished (any more). Other stores: true. Blocks.
+  virtual result<bool> take_finished_task(std::string_view id);
 
   /// How many transactions `apply` may usefully run at once (one group-commit lane each);
   /// `apply` must then be safe to call from that many threads.

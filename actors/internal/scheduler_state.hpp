@@ -97,6 +97,8 @@ using scheduler_actor = caf::stateful_actor<scheduler_state>;
 
 /// Moves a live task to another status, keeping the per-status counts.
 void set_status(scheduler_state& st, live_task& lt, task_status to);
+/// Reads a dependency's status from the store (read pool); answered with a dep_status_msg.
+void look_up_dependency(scheduler_actor* self, const std::string& dep);
 /// Answers a pending drain request once nothing runs (or its deadline passed).
 void check_drain(scheduler_actor* self);
 
@@ -137,9 +139,12 @@ void note_agent_change(scheduler_state& st, const std::string& agent_id, bool re
 void sync_agents(scheduler_actor* self);
 void on_peer_up(scheduler_actor* self, peer_up_msg& msg);
 void on_peer_down(scheduler_actor* self, peer_down_msg& msg);
+/// `full`: `changed` is every agent of the node; `answer`: send this node's whole list back.
 void on_agents_sync(scheduler_actor* self, const std::string& node_id,
                     std::vector<remote_agent>& changed, const std::vector<std::string>& removed,
-                    bool full);
+                    bool full, bool answer);
+/// A clean stop begins: the others stop sending work to this node's agents.
+void leave_peers(scheduler_actor* self);
 void on_adopt(scheduler_actor* self, adopt_msg& msg);
 void on_remote_load(scheduler_actor* self, remote_load_msg& msg);
 /// Another node placed an agent here: create it, answer when it is stored.
@@ -150,6 +155,11 @@ caf::result<remote_reply> on_remote_delete(scheduler_actor* self, std::string& i
 /// A change of an agent that lives on another node goes to that node: true when sent.
 bool forward_to_home(scheduler_actor* self, agent_update_msg& msg);
 bool forward_to_home(scheduler_actor* self, agent_delete_msg& msg);
+/// Cancel of a task this node does not run: asks the online nodes (one of them owns it);
+/// false when there are none. The first that had it answers; else not_found.
+bool ask_peers_to_cancel(scheduler_actor* self, cancel_msg& msg);
+/// Another node asks to cancel a task: answered with the cancelled task, or not_found.
+caf::result<remote_reply> on_remote_cancel(scheduler_actor* self, std::string& id);
 /// Placement of a new agent: true when `msg` was handed to another node (it answers).
 bool place_elsewhere(scheduler_actor* self, agent_create_msg& msg);
 /// Starts an unfinished task read from the store (recovery, a lost node's task).

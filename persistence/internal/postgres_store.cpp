@@ -115,7 +115,9 @@ constexpr int64_t migration_lock_key = 0x4869766500000001;
 
 // A batch's task rows arrive as one array per column (`ord` is the row's place in the batch);
 // the last version of each task wins, as if the rows were applied in order. A new row gets
-// this node as its owner ($20, empty outside cluster mode); an update keeps the owner.
+// this node as its owner ($20, empty outside cluster mode); an update keeps the owner and
+// applies only to this node's own rows (a node whose tasks were taken over while it was cut
+// off cannot overwrite what their new owner writes).
 const std::string upsert_tasks_sql =
   "INSERT INTO tasks (" + task_columns
   + ", owner_node) SELECT DISTINCT ON (id) id, type, description, payload, priority, "
@@ -129,7 +131,8 @@ const std::string upsert_tasks_sql =
   + ", ord) ORDER BY id, ord DESC "
     "ON CONFLICT (id) DO UPDATE SET type = excluded.type, idempotency_key = "
     "excluded.idempotency_key, "
-  + task_life_updates;
+  + task_life_updates
+  + " WHERE tasks.owner_node IS NOT DISTINCT FROM excluded.owner_node";
 
 const std::string upsert_agent_sql =
   "INSERT INTO agents (" + agent_columns
@@ -613,17 +616,36 @@ result<unit_t> postgres_store::renew_lease(uint32_t ttl_ms) {
   });
 }
 
-result<orphan_claim> postgres_store::claim_orphans() {
+result<bool> postgres_store::take_finished_task(std::string_view id) {
   if (node_id_.empty())
-    return store::claim_orphans();
+    return true;
+  return with_connection(*pool_, "cannot take a task over in PostgreSQL",
+                         [&](pg_lease& lease) -> result<bool> {
+    pqxx::work tx{lease.conn()};
+    auto rows = tx.exec_params("UPDATE tasks SET owner_node = $1 WHERE id = $2"
+                               " AND status IN ('failed', 'dead', 'cancelled') RETURNING id",
+                               node_id_, pg_text(id));
+    tx.commit();
+    return !rows.empty();
+  });
+}
+
+result<orphan_claim> postgres_store::claim_orphans(const std::vector<std::string>& alive) {
+  if (node_id_.empty())
+    return store::claim_orphans(alive);
   return with_connection(*pool_, "cannot take over the tasks of lost nodes in PostgreSQL",
                          [&](pg_lease& lease) -> result<orphan_claim> {
     pqxx::work tx{lease.conn()};
     // Lock the expired leases: a node renewing its lease meanwhile waits for this transaction
     // (and then finds its tasks gone), and another survivor skips them.
-    auto lost = tx.exec_params("SELECT node_id FROM node_leases WHERE node_id <> $1"
+    array_literal keep;
+    keep.text(node_id_);
+    for (const auto& n : alive)
+      keep.text(n);
+    auto lost = tx.exec_params("SELECT node_id FROM node_leases"
+                               " WHERE node_id <> ALL($1::text[])"
                                " AND expires_at < clock_timestamp() FOR UPDATE SKIP LOCKED",
-                               node_id_);
+                               keep.finish());
     orphan_claim out;
     for (const auto& r : lost)
       out.from_nodes.push_back(text_of(r[0]));

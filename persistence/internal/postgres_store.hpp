@@ -37,7 +37,8 @@ public:
   result<std::vector<agent_record>> load_agents() override;
   result<unit_t> ping() override;
   result<unit_t> renew_lease(uint32_t ttl_ms) override;
-  result<orphan_claim> claim_orphans() override;
+  result<orphan_claim> claim_orphans(const std::vector<std::string>& alive) override;
+  result<bool> take_finished_task(std::string_view id) override;
   result<unit_t> put_object(const stored_object& object) override;
   result<bool> delete_object(std::string_view kind, std::string_view name) override;
   result<std::optional<stored_object>> find_object(std::string_view kind,

@@ -261,6 +261,17 @@ TEST_F(Cluster, AgentsLiveOnOneNodeAndTasksRunOnAgentsOfOtherNodes) {
     return doc.IsObject() && doc["tasks_completed"].GetUint64() >= 10;
   }));
 
+  // A task runs on the node that accepted it; any node cancels it.
+  auto slow = n1.request("POST", "/api/tasks", R"({"type":"sleep","payload":{"ms":30000}})", json_);
+  ASSERT_EQ(slow.status, 201u) << slow.body;
+  std::string slow_id = parse(slow.body)["id"].GetString();
+  http_client n2c{"127.0.0.1", nodes_[1]->port()};
+  auto cancelled = n2c.request("POST", "/api/tasks/" + slow_id + "/cancel");
+  EXPECT_EQ(cancelled.status, 200u) << cancelled.body;
+  EXPECT_NE(cancelled.body.find("\"cancelled\""), std::string::npos) << cancelled.body;
+  EXPECT_EQ(n2c.request("POST", "/api/tasks/" + slow_id + "/cancel").status, 409u)
+    << "already cancelled";
+
   // Changes go to the agent's node, from any node.
   auto patched = n1.request("PATCH", "/api/agents/" + id2, R"({"name":"renamed"})", json_);
   EXPECT_EQ(patched.status, 200u) << patched.body;

@@ -101,12 +101,19 @@ TEST_F(Wire, AgentsPatchesAndRepliesCrossWhole) {
   EXPECT_EQ(patch.max_concurrency, std::optional<uint32_t>{7});
   EXPECT_FALSE(patch.state || patch.capabilities || patch.metadata_json);
 
-  auto refused = round_trip(remote_reply::from(
-    make_error(errc::invalid_field, "placement: no online node 'n9'", "placement")));
+  auto refused = round_trip(remote_reply::from(result<agent_record>{
+    make_error(errc::invalid_field, "placement: no online node 'n9'", "placement")}));
   auto as_result = std::move(refused).to_result();
   ASSERT_FALSE(as_result);
   EXPECT_EQ(as_result.err().code, errc::invalid_field);
   EXPECT_EQ(as_result.err().field, "placement");
+
+  task_record cancelled;
+  cancelled.id = "t9";
+  cancelled.status = task_status::cancelled;
+  auto task = round_trip(remote_reply::from(result<task_record>{cancelled})).to_task_result();
+  ASSERT_TRUE(task);
+  EXPECT_EQ(task->status, task_status::cancelled);
 }
 
 } // namespace

@@ -112,18 +112,18 @@ TEST_F(PostgresStoreTest, ALostNodesTasksAreTakenOverOnceItsLeaseExpired) {
   ASSERT_TRUE((*a)->renew_lease(300));
   write_batch batch;
   batch.tasks = {make_task("t1"), make_task("t2"), make_task("t3")};
-  batch.tasks[2].status = task_status::completed; // finished: stays where it is
+  batch.tasks[2].status = task_status::failed; // finished: stays where it is
   ASSERT_TRUE((*a)->apply(batch));
 
   // While a's lease holds, nobody takes its tasks.
-  auto early = (*b)->claim_orphans();
+  auto early = (*b)->claim_orphans({});
   ASSERT_TRUE(early) << early.err().message;
   EXPECT_TRUE(early->tasks.empty());
 
   // Once it expired, the first survivor to look takes them all, the next one nothing.
   std::this_thread::sleep_for(std::chrono::milliseconds{400});
-  auto first = (*b)->claim_orphans();
-  auto second = (*c)->claim_orphans();
+  auto first = (*b)->claim_orphans({});
+  auto second = (*c)->claim_orphans({});
   ASSERT_TRUE(first && second);
   ASSERT_EQ(first->tasks.size(), 2u);
   EXPECT_EQ(first->tasks[0].id, "t1");
@@ -131,9 +131,42 @@ TEST_F(PostgresStoreTest, ALostNodesTasksAreTakenOverOnceItsLeaseExpired) {
   EXPECT_TRUE(second->tasks.empty());
   EXPECT_EQ((*b)->unfinished_tasks()->size(), 2u) << "they are b's now, also after a restart";
 
-  // a comes back: renewing its lease, it finds nothing of its own left to run.
+  // a comes back: renewing its lease, it finds nothing of its own left to run. What it still
+  // writes about those tasks (it was cut off, not dead) does not overwrite their new owner's.
   ASSERT_TRUE((*a)->renew_lease(300));
   EXPECT_TRUE((*a)->unfinished_tasks()->empty());
+  auto stale = make_task("t1");
+  stale.status = task_status::completed;
+  write_batch late;
+  late.tasks.push_back(stale);
+  ASSERT_TRUE((*a)->apply(late));
+  EXPECT_EQ((*(*b)->find_task("t1"))->status, task_status::pending) << "b's row stands";
+
+  // A finished task retried on another node becomes that node's.
+  EXPECT_FALSE(*(*c)->take_finished_task("t1")) << "t1 is not finished";
+  EXPECT_TRUE(*(*c)->take_finished_task("t3"));
+  auto t3 = make_task("t3");
+  t3.status = task_status::queued;
+  write_batch retry;
+  retry.tasks.push_back(t3);
+  ASSERT_TRUE((*c)->apply(retry));
+  EXPECT_EQ((*(*c)->find_task("t3"))->status, task_status::queued);
+}
+
+TEST_F(PostgresStoreTest, NodesStillHeardFromAreNotTakenOverAfterAnOutage) {
+  auto a = postgres_store::open(options(), "a");
+  auto b = postgres_store::open(options(), "b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE((*a)->renew_lease(1));
+  write_batch batch;
+  batch.tasks = {make_task("t1")};
+  ASSERT_TRUE((*a)->apply(batch));
+  std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  // a's lease expired (as every lease does in a long database outage), but b hears from a.
+  auto kept = (*b)->claim_orphans({"a"});
+  ASSERT_TRUE(kept);
+  EXPECT_TRUE(kept->tasks.empty());
+  EXPECT_EQ((*b)->claim_orphans({})->tasks.size(), 1u);
 }
 
 TEST_F(PostgresStoreTest, TwoSurvivorsRacingForALostNodeTakeEachTaskOnce) {
@@ -151,7 +184,7 @@ TEST_F(PostgresStoreTest, TwoSurvivorsRacingForALostNodeTakeEachTaskOnce) {
       auto db = postgres_store::open(options(), id);
       size_t taken = 0;
       for (int round = 0; round < 5 && db; ++round)
-        if (auto got = (*db)->claim_orphans())
+        if (auto got = (*db)->claim_orphans({}))
           taken += got->tasks.size();
       return taken;
     }));
