@@ -90,7 +90,8 @@ void drive(agent_actor* self, uint64_t ticket, run_step step) {
                                          if (!res)
                                            return answer(std::move(res).err());
                                          answer(std::move(res->front().task));
-                                       }});
+                                       },
+                                       {}});
       return;
     }
     case run_request::kind::submit_all: {
@@ -107,7 +108,8 @@ void drive(agent_actor* self, uint64_t ticket, run_step step) {
                                                               + o.task.id + "\"";
                                          ids.result_json += "]";
                                          answer(std::move(ids));
-                                       }});
+                                       },
+                                       {}});
       return;
     }
     case run_request::kind::await_task:

@@ -247,8 +247,15 @@ void engine::submit_batch_impl(std::vector<task_record> specs, bool batch,
   };
   bool has_deps = std::any_of(specs.begin(), specs.end(),
                               [](const task_record& t) { return !t.depends_on.empty(); });
-  if (!has_deps) {
-    self->tell(submit_msg{std::move(specs), batch, std::move(reply)});
+  // Cluster mode: another node may hold a key this node never saw (a client's retry reached
+  // another node); look keys up first, so that such a submission is a replay rather than a
+  // clash in the store.
+  bool keys_elsewhere = !self->ctx->settings.node_id.empty()
+                        && std::any_of(specs.begin(), specs.end(), [](const task_record& t) {
+                             return !t.idempotency_key.empty();
+                           });
+  if (!has_deps && !keys_elsewhere) {
+    self->tell(submit_msg{std::move(specs), batch, std::move(reply), {}});
     return;
   }
   auto shared = std::make_shared<std::vector<task_record>>(std::move(specs));
@@ -258,7 +265,13 @@ void engine::submit_batch_impl(std::vector<task_record> specs, bool batch,
       reply(std::move(ok).err());
       return;
     }
-    self->tell(submit_msg{std::move(*shared), batch, std::move(reply)});
+    std::vector<std::pair<std::string, std::string>> stored;
+    if (!self->ctx->settings.node_id.empty())
+      for (const auto& t : *shared)
+        if (!t.idempotency_key.empty())
+          if (auto found = db->find_task_by_key(t.idempotency_key); found && found->has_value())
+            stored.emplace_back((*found)->id, t.idempotency_key);
+    self->tell(submit_msg{std::move(*shared), batch, std::move(reply), std::move(stored)});
   });
   if (!posted)
     done(make_error(errc::shutting_down, "the server is shutting down"));

@@ -131,6 +131,8 @@ void on_submit(scheduler_actor* self, submit_msg& msg) {
     msg.reply(make_error(errc::shutting_down, "the server is shutting down"));
     return;
   }
+  for (auto& [id, key] : msg.stored_keys)
+    st.keys.emplace(std::move(key), std::move(id));
   for (size_t i = 0; i < msg.specs.size(); ++i) {
     auto prefix = msg.batch ? "tasks[" + std::to_string(i) + "]." : std::string{};
     if (auto err = validate(self, msg.specs[i], prefix)) {

@@ -111,6 +111,11 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   auto core = actors::engine::start(*ptr->sys, cfg, *ptr->db, ptr->executors);
   if (!core)
     return std::move(core).err();
+  if (cfg.cluster.enabled) {
+    // Recovery may have taken a while: renew before the node actor takes over renewing.
+    if (auto held = ptr->db->renew_lease(cluster::lease_ttl_ms(cfg.cluster)); !held)
+      return std::move(held).err();
+  }
   ptr->core = std::move(*core);
   // Metrics: each module's struct registers in one registry; net/ renders it at GET /metrics.
   net::api_options api_opts;

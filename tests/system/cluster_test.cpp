@@ -261,6 +261,16 @@ TEST_F(Cluster, AgentsLiveOnOneNodeAndTasksRunOnAgentsOfOtherNodes) {
     return doc.IsObject() && doc["tasks_completed"].GetUint64() >= 10;
   }));
 
+  // An idempotency key holds across nodes: a client's retry reaching another node replays.
+  auto first = n1.request("POST", "/api/tasks", R"({"type":"echo","payload":{"k":1}})",
+                          {{"Content-Type", "application/json"}, {"Idempotency-Key", "order-7"}});
+  ASSERT_EQ(first.status, 201u) << first.body;
+  http_client n3k{"127.0.0.1", nodes_[2]->port()};
+  auto again = n3k.request("POST", "/api/tasks", R"({"type":"echo","payload":{"k":1}})",
+                           {{"Content-Type", "application/json"}, {"Idempotency-Key", "order-7"}});
+  EXPECT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(parse(again.body)["id"].GetString(), std::string{parse(first.body)["id"].GetString()});
+
   // A task runs on the node that accepted it; any node cancels it.
   auto slow = n1.request("POST", "/api/tasks", R"({"type":"sleep","payload":{"ms":30000}})", json_);
   ASSERT_EQ(slow.status, 201u) << slow.body;
