@@ -181,6 +181,9 @@ struct task_cancel_msg {
 
 /// Request: run the task, answer an execution_result.
 using run_atom = caf::atom_constant<caf::atom("run")>;
+/// Scheduler -> task actor: the node of the agent running this attempt is lost (the agent's
+/// id follows); treat the agent as gone even if no down message comes (a silent partition).
+using agent_lost_atom = caf::atom_constant<caf::atom("agentlost")>;
 /// Task actor -> agent: drop the pending run of this task id (cancelled or timed out).
 using cancel_run_atom = caf::atom_constant<caf::atom("cancel_run")>;
 /// Internal: a blocking run finished (agent), a held-back result is due (task).

@@ -144,9 +144,17 @@ void on_peer_down(scheduler_actor* self, peer_down_msg& msg) {
   if (i == st.peers.end() || !i->second.online)
     return;
   i->second.online = false;
-  // Its agents take no work until it is back; tasks running on them see their actors go
-  // down (the connection is gone) and are queued again here.
+  // Its agents take no work until it is back. Tasks running on them are queued again here:
+  // their actors see the agents' proxies go down with a dropped connection, and are told
+  // here too (a node lost by its heartbeats alone drops nothing).
   st.agents.set_node_offline(msg.node_id, st.ctx->now());
+  for (const auto& [id, lt] : st.live) {
+    if (lt.assigned_agent.empty() || !lt.handle)
+      continue;
+    if (auto* agent = st.agents.find(lt.assigned_agent);
+        agent != nullptr && agent->remote && agent->record.node_id == msg.node_id)
+      self->send(lt.handle, agent_lost_atom::value, lt.assigned_agent);
+  }
 }
 
 void on_agents_sync(scheduler_actor* self, const std::string& node_id,

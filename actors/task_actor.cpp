@@ -305,6 +305,11 @@ caf::behavior task_behavior(task_actor* self, context_ptr ctx, caf::actor schedu
       else
         on_outcome(self, res);
     },
+    [=](agent_lost_atom, const std::string& agent_id) {
+      auto& s = self->state;
+      if (s.running && s.agent && s.agent_id == agent_id)
+        on_run_error(self, caf::sec::request_receiver_down, 0);
+    },
     [=](retry_atom) {
       if (!is_terminal(self->state.task->status))
         request_agent(self);
