@@ -296,8 +296,9 @@ TEST_F(Cluster, AgentsLiveOnOneNodeAndTasksRunOnAgentsOfOtherNodes) {
     EXPECT_EQ(n->stop(SIGTERM), 0) << n->log();
 }
 
-/// A neural.train task that keeps a blocking-pool thread busy for about a second (5,000 epochs
-/// of a 8-32-32-1 network over 64 random rows; FANN's own speed, whatever this build's type).
+/// A neural.train task that keeps a blocking-pool thread busy for about three seconds (15,000
+/// epochs of a 8-32-32-1 network over 64 random rows; FANN's own speed, whatever this build's
+/// type).
 std::string long_training(const std::string& model) {
   uint32_t x = 7;
   auto next = [&x] {
@@ -313,7 +314,7 @@ std::string long_training(const std::string& model) {
     outputs += (row == 0 ? "[" : ",[") + std::to_string(next()) + "]";
   }
   return R"({"type":"neural.train","timeout_ms":60000,"required_capabilities":[{"name":"far"}],)"
-         R"("payload":{"model":")" + model + R"(","hidden_layers":[32,32],"epochs":5000,)"
+         R"("payload":{"model":")" + model + R"(","hidden_layers":[32,32],"epochs":15000,)"
          R"("target_error":0,"dataset":{"inputs":[)" + inputs + R"(],"outputs":[)" + outputs
          + "]}}}";
 }
@@ -328,14 +329,14 @@ TEST_F(Cluster, KillingANodeWhileTasksRunLosesNoneAndRunsNoneTwice) {
   for (auto& n : nodes_)
     ASSERT_TRUE(eventually([&] { return agents(*n).size() == 7; })) << n->log();
 
-  // 4 trainings of about a second each, submitted to n1, run on n2's agent (its two pool
-  // threads): submitted first, so they hold its slots, and still in flight when n2 dies. n1 sees the agent's actor go with the
-  // connection and queues them again (no timeout: theirs is a minute); they finish once n2's
-  // agent is back.
+  // 2 trainings of about three seconds each, submitted to n1, run on n2's agent (one on each
+  // of its two pool threads), submitted first, so they hold its slots, and still in flight
+  // when n2 dies. n1 sees the agent's actor go with the connection and queues them again (no
+  // timeout: theirs is a minute); they finish once n2's agent is back.
   std::vector<std::string> far;
   {
     http_client c{"127.0.0.1", nodes_[0]->port()};
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 2; ++i) {
       auto r = c.request("POST", "/api/tasks", long_training("far" + std::to_string(i)), json_);
       ASSERT_EQ(r.status, 201u) << r.body.substr(0, 300);
       far.push_back(parse(r.body)["id"].GetString());
