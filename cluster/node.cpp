@@ -72,12 +72,13 @@ struct snapshot {
   std::atomic<bool> listened{false}; ///< some other online node has WebSocket clients
 };
 
-/// The store work of a node (lease renewals, take-overs): one thread of its own, and at most
-/// one of each kind in flight.
+/// The store work of a node: lease renewals and take-overs, each on a thread of its own (a
+/// long take-over never delays a renewal), at most one of each kind in flight.
 struct lease_keeper {
   persistence::store* db = nullptr;
   uint32_t ttl_ms = 0;
   runtime::thread_pool thread{1, "hive-lease"};
+  runtime::thread_pool sweeper{1, "hive-takeover"};
   std::atomic<bool> renewing{false};
   std::atomic<bool> sweeping{false};
   std::atomic<bool> renew_failed{false};
@@ -175,9 +176,14 @@ void keep_leases(node_actor* self, timestamp_ms now) {
       if (!ok && !keeper->renew_failed.exchange(true))
         runtime::log_error("cluster", "cannot renew this node's lease: " + ok.err().message
                                         + " (after " + std::to_string(keeper->ttl_ms)
-                                        + " ms other nodes take its tasks over)");
+                                        + " ms, nodes that no longer hear from this one take"
+                                          " its tasks over)");
       else if (ok && keeper->renew_failed.exchange(false))
         runtime::log_info("cluster", "this node's lease is renewed again");
+      if (ok && !*ok)
+        runtime::log_error("cluster", "this node's lease had run out before it was renewed:"
+                                      " nodes that lost sight of it may have taken its tasks"
+                                      " over; those tasks' records are theirs now");
       keeper->renewing = false;
     });
   }
@@ -191,7 +197,7 @@ void keep_leases(node_actor* self, timestamp_ms now) {
   for (const auto& [id, m] : st.members)
     if (m.online)
       alive.push_back(id);
-  keeper->thread.post([keeper, scheduler, alive] {
+  keeper->sweeper.post([keeper, scheduler, alive] {
     auto claimed = keeper->db->claim_orphans(alive);
     keeper->sweeping = false;
     if (!claimed) {
@@ -373,8 +379,10 @@ node::node(std::shared_ptr<impl> p) : impl_(std::move(p)) {}
 node::~node() {
   if (impl_ && impl_->actor)
     caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
-  if (impl_ && impl_->leases)
-    impl_->leases->thread.stop(); // finishes a renewal or take-over in flight
+  if (impl_ && impl_->leases) { // finish a renewal or take-over in flight
+    impl_->leases->thread.stop();
+    impl_->leases->sweeper.stop();
+  }
 }
 
 void configure(caf::actor_system_config& sys_cfg, const runtime::cluster_config& cfg) {

@@ -39,7 +39,7 @@ result<bool> parse_full_sync(std::string_view text) {
 
 } // namespace
 
-result<unit_t> store::renew_lease(uint32_t) {
+result<bool> store::renew_lease(uint32_t) {
   return make_error(errc::invalid_field,
                     "cluster mode needs PostgreSQL: the " + std::string{name()}
                       + " store keeps no node leases",

@@ -106,10 +106,11 @@ public:
   // expired, claim_orphans() moves its unfinished tasks to the caller in one transaction, so
   // each is taken over by exactly one node.
 
-  /// Extends this node's lease to `ttl_ms` from now (the database's clock). Blocks.
-  virtual result<unit_t> renew_lease(uint32_t ttl_ms);
+  /// Extends this node's lease to `ttl_ms` from now (the database's clock); answers whether
+  /// the lease was still valid (false: it had run out, or this node had none yet). Blocks.
+  virtual result<bool> renew_lease(uint32_t ttl_ms);
   /// Ends this node's lease now (a clean stop: the others need not wait for it). Blocks.
-  virtual result<unit_t> release_lease() { return renew_lease(0); }
+  virtual result<bool> release_lease() { return renew_lease(0); }
   /// Takes over the unfinished tasks of every node whose lease expired, but those in `alive`
   /// (nodes the caller still hears from: after a database outage every lease has expired, yet
   /// their nodes still run their tasks). Blocks.

@@ -601,18 +601,21 @@ result<unit_t> postgres_store::ping() {
   });
 }
 
-result<unit_t> postgres_store::renew_lease(uint32_t ttl_ms) {
+result<bool> postgres_store::renew_lease(uint32_t ttl_ms) {
   if (node_id_.empty())
     return store::renew_lease(ttl_ms);
   return with_connection(*pool_, "cannot renew this node's lease in PostgreSQL",
-                         [&](pg_lease& lease) -> result<unit_t> {
+                         [&](pg_lease& lease) -> result<bool> {
     pqxx::work tx{lease.conn()};
+    auto held = tx.exec_params("SELECT expires_at > clock_timestamp() FROM node_leases"
+                               " WHERE node_id = $1 FOR UPDATE",
+                               node_id_);
     tx.exec_params("INSERT INTO node_leases (node_id, expires_at)"
                    " VALUES ($1, clock_timestamp() + $2 * interval '1 millisecond')"
                    " ON CONFLICT (node_id) DO UPDATE SET expires_at = excluded.expires_at",
                    node_id_, static_cast<int64_t>(ttl_ms));
     tx.commit();
-    return unit;
+    return !held.empty() && held[0][0].as<bool>();
   });
 }
 

@@ -36,7 +36,7 @@ public:
   result<task_counts> count_tasks() override;
   result<std::vector<agent_record>> load_agents() override;
   result<unit_t> ping() override;
-  result<unit_t> renew_lease(uint32_t ttl_ms) override;
+  result<bool> renew_lease(uint32_t ttl_ms) override;
   result<orphan_claim> claim_orphans(const std::vector<std::string>& alive) override;
   result<bool> take_finished_task(std::string_view id) override;
   result<unit_t> put_object(const stored_object& object) override;

@@ -109,7 +109,10 @@ TEST_F(PostgresStoreTest, ALostNodesTasksAreTakenOverOnceItsLeaseExpired) {
   auto b = postgres_store::open(options(), "b");
   auto c = postgres_store::open(options(), "c");
   ASSERT_TRUE(a && b && c);
-  ASSERT_TRUE((*a)->renew_lease(300));
+  auto first_lease = (*a)->renew_lease(300);
+  ASSERT_TRUE(first_lease);
+  EXPECT_FALSE(*first_lease) << "a had no lease before";
+  EXPECT_TRUE(*(*a)->renew_lease(300)) << "now it holds one";
   write_batch batch;
   batch.tasks = {make_task("t1"), make_task("t2"), make_task("t3")};
   batch.tasks[2].status = task_status::failed; // finished: stays where it is
@@ -133,7 +136,9 @@ TEST_F(PostgresStoreTest, ALostNodesTasksAreTakenOverOnceItsLeaseExpired) {
 
   // a comes back: renewing its lease, it finds nothing of its own left to run. What it still
   // writes about those tasks (it was cut off, not dead) does not overwrite their new owner's.
-  ASSERT_TRUE((*a)->renew_lease(300));
+  auto late_renewal = (*a)->renew_lease(300);
+  ASSERT_TRUE(late_renewal);
+  EXPECT_FALSE(*late_renewal) << "a learns that its lease had run out";
   EXPECT_TRUE((*a)->unfinished_tasks()->empty());
   auto stale = make_task("t1");
   stale.status = task_status::completed;
