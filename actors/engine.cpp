@@ -265,12 +265,12 @@ void engine::submit_batch_impl(std::vector<task_record> specs, bool batch,
       reply(std::move(ok).err());
       return;
     }
-    std::vector<std::pair<std::string, std::string>> stored;
+    std::vector<task_record> stored;
     if (!self->ctx->settings.node_id.empty())
       for (const auto& t : *shared)
         if (!t.idempotency_key.empty())
           if (auto found = db->find_task_by_key(t.idempotency_key); found && found->has_value())
-            stored.emplace_back((*found)->id, t.idempotency_key);
+            stored.push_back(std::move(**found));
     self->tell(submit_msg{std::move(*shared), batch, std::move(reply), std::move(stored)});
   });
   if (!posted)

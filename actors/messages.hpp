@@ -30,9 +30,9 @@ struct submit_msg {
   std::vector<task_record> specs;
   bool batch = false; ///< name fields as tasks[i].x in errors
   callback<std::vector<submit_outcome>> reply;
-  /// Cluster mode: (task id, key) of the specs' keys the store already holds (tasks that
-  /// other nodes admitted): these submissions are replays.
-  std::vector<std::pair<std::string, std::string>> stored_keys;
+  /// Cluster mode: the stored tasks that hold some of the specs' keys (admitted by other
+  /// nodes, or by this one in a commit that was in doubt): these submissions are replays.
+  std::vector<task_record> stored_keys;
 };
 struct cancel_msg {
   std::string id;

@@ -39,7 +39,10 @@ void look_up_dependency(scheduler_actor* self, const std::string& dep) {
   auto db = s.ctx->db;
   bool posted = s.ctx->reads->post([me, db, dep] {
     auto found = db->find_task(dep);
-    auto status = found && found->has_value() ? (*found)->status : task_status::failed;
+    // A failed read says nothing: ask again (as for an unfinished task). Unknown: failed.
+    auto status = !found                ? task_status::pending
+                  : found->has_value() ? (*found)->status
+                                       : task_status::failed;
     caf::anon_send(me, dep_status_msg{dep, status});
   });
   if (!posted)

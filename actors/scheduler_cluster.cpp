@@ -120,10 +120,18 @@ void on_peer_up(scheduler_actor* self, peer_up_msg& msg) {
   bool news = !p.online || p.scheduler != msg.scheduler;
   p.scheduler = msg.scheduler;
   p.online = true;
-  if (news) // it may be a restart: tell it everything, and ask for its whole list too (it
-             // may not have noticed that this node lost sight of it)
-    self->send(p.scheduler, agents_sync_atom::value, st.ctx->settings.node_id, all_local(st),
-               std::vector<std::string>{}, true, true);
+  if (!news)
+    return;
+  // Its agents held back when it was lost (suspended by the tasks that lost them) get work
+  // again: their actors may be the very same after a network blip.
+  for (const auto& [id, entry] : st.agents.entries())
+    if (entry.remote && entry.suspended && entry.record.node_id == msg.node_id)
+      st.agents.set_suspended(*st.agents.find(id), false);
+  // It may be a restart: tell it everything, and ask for its whole list too (it may not have
+  // noticed that this node lost sight of it). A draining node tells it it has no agents.
+  self->send(p.scheduler, agents_sync_atom::value, st.ctx->settings.node_id,
+             st.draining ? std::vector<remote_agent>{} : all_local(st),
+             std::vector<std::string>{}, true, true);
 }
 
 void leave_peers(scheduler_actor* self) {
@@ -163,10 +171,11 @@ void on_agents_sync(scheduler_actor* self, const std::string& node_id,
   auto& st = self->state;
   if (node_id == st.ctx->settings.node_id)
     return;
-  if (answer && !st.draining)
+  if (answer)
     if (auto p = st.peers.find(node_id); p != st.peers.end() && p->second.scheduler)
       self->send(p->second.scheduler, agents_sync_atom::value, st.ctx->settings.node_id,
-                 all_local(st), std::vector<std::string>{}, true, false);
+                 st.draining ? std::vector<remote_agent>{} : all_local(st),
+                 std::vector<std::string>{}, true, false);
   std::unordered_set<std::string> listed;
   for (auto& ra : changed) {
     auto* existing = st.agents.find(ra.record.id);
@@ -258,6 +267,9 @@ bool place_elsewhere(scheduler_actor* self, agent_create_msg& msg) {
 }
 
 caf::result<remote_reply> on_remote_create(scheduler_actor* self, agent_record& spec) {
+  if (self->state.draining)
+    return remote_reply::from(result<agent_record>{make_error(
+      errc::shutting_down, "node " + self->state.ctx->settings.node_id + " is stopping")});
   auto rp = self->make_response_promise();
   spec.node_id = self->state.ctx->settings.node_id;
   agent_create_msg create{std::move(spec), reply_to(self, rp)};
@@ -298,6 +310,7 @@ bool ask_peers_to_cancel(scheduler_actor* self, cancel_msg& msg) {
     callback<task_record> reply;
     size_t left;
     bool done = false;
+    bool unanswered = false; ///< some node did not answer: it may be the owner
   };
   auto state = std::make_shared<pending>(pending{std::move(msg.reply), asked.size()});
   auto id = msg.id;
@@ -309,9 +322,14 @@ bool ask_peers_to_cancel(scheduler_actor* self, cancel_msg& msg) {
       state->reply(std::move(*r).to_task_result());
       return;
     }
+    state->unanswered = state->unanswered || r == nullptr;
     if (--state->left == 0) {
       state->done = true;
-      state->reply(make_error(errc::not_found, "no unfinished task with id " + id, "id"));
+      if (state->unanswered)
+        state->reply(make_error(errc::store_unavailable,
+                                "task " + id + " may run on a node that did not answer; retry"));
+      else
+        state->reply(make_error(errc::not_found, "no unfinished task with id " + id, "id"));
     }
   };
   for (auto& peer : asked)

@@ -121,9 +121,22 @@ std::optional<error> validate(scheduler_actor* self, const task_record& spec,
   return std::nullopt;
 }
 
-// -- engine requests ------------------------------------------------------------
+/// Makes a stored task live (its entry, counted by status), tells the event bus, starts it.
+void start_live(scheduler_actor* self, task_ptr task, event_type event,
+                std::string detail = {}) {
+  auto& st = self->state;
+  auto& lt = st.live[task->id];
+  lt.task = task;
+  lt.status = task->status;
+  lt.cls = requirement_class(*task);
+  ++st.counts[static_cast<size_t>(task->status)];
+  st.ctx->publish(event, *task, std::move(detail));
+  materialize(self, std::move(task));
+}
 
 } // namespace
+
+// -- engine requests ------------------------------------------------------------
 
 void on_submit(scheduler_actor* self, submit_msg& msg) {
   auto& st = self->state;
@@ -131,8 +144,20 @@ void on_submit(scheduler_actor* self, submit_msg& msg) {
     msg.reply(make_error(errc::shutting_down, "the server is shutting down"));
     return;
   }
-  for (auto& [id, key] : msg.stored_keys)
-    st.keys.emplace(std::move(key), std::move(id));
+  for (auto& stored : msg.stored_keys) {
+    auto key = stored.idempotency_key;
+    if (st.keys.count(key) != 0)
+      continue;
+    st.keys.emplace(key, stored.id);
+    // This node's own commit that was in doubt: it went through, and nothing runs it yet.
+    auto earlier = st.in_doubt.find(key);
+    if (earlier != st.in_doubt.end() && earlier->second == stored.id) {
+      st.in_doubt.erase(earlier);
+      if (st.live.count(stored.id) == 0 && !is_terminal(stored.status))
+        start_live(self, std::make_shared<task_record>(std::move(stored)),
+                   event_type::task_created);
+    }
+  }
   for (size_t i = 0; i < msg.specs.size(); ++i) {
     auto prefix = msg.batch ? "tasks[" + std::to_string(i) + "]." : std::string{};
     if (auto err = validate(self, msg.specs[i], prefix)) {
@@ -215,22 +240,6 @@ void on_submit(scheduler_actor* self, submit_msg& msg) {
   });
 }
 
-namespace {
-
-/// Makes a stored task live (its entry, counted by status), tells the event bus, starts it.
-void start_live(scheduler_actor* self, task_ptr task, event_type event,
-                std::string detail = {}) {
-  auto& st = self->state;
-  auto& lt = st.live[task->id];
-  lt.task = task;
-  lt.status = task->status;
-  lt.cls = requirement_class(*task);
-  ++st.counts[static_cast<size_t>(task->status)];
-  st.ctx->publish(event, *task, std::move(detail));
-  materialize(self, std::move(task));
-}
-
-} // namespace
 
 void on_admitted(scheduler_actor* self, admitted_msg& msg) {
   auto& st = self->state;

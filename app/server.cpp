@@ -112,9 +112,17 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
   if (!core)
     return std::move(core).err();
   if (cfg.cluster.enabled) {
-    // Recovery may have taken a while: renew before the node actor takes over renewing.
-    if (auto held = ptr->db->renew_lease(cluster::lease_ttl_ms(cfg.cluster)); !held)
+    // Recovery may have taken a while: renew before the node actor takes over renewing. A
+    // lease that ran out meanwhile may have let other nodes take over what was just resumed.
+    auto held = ptr->db->renew_lease(cluster::lease_ttl_ms(cfg.cluster));
+    if (!held)
       return std::move(held).err();
+    if (!*held)
+      return make_error(errc::internal,
+                        "cluster mode: reading this node's tasks back took longer than its lease"
+                        " (2 x HIVE_CLUSTER__FAILURE_TIMEOUT_MS); start it again, or raise the"
+                        " failure timeout",
+                        "cluster.failure_timeout_ms");
   }
   ptr->core = std::move(*core);
   // Metrics: each module's struct registers in one registry; net/ renders it at GET /metrics.

@@ -115,9 +115,9 @@ constexpr int64_t migration_lock_key = 0x4869766500000001;
 
 // A batch's task rows arrive as one array per column (`ord` is the row's place in the batch);
 // the last version of each task wins, as if the rows were applied in order. A new row gets
-// this node as its owner ($20, empty outside cluster mode); an update keeps the owner and
-// applies only to this node's own rows (a node whose tasks were taken over while it was cut
-// off cannot overwrite what their new owner writes).
+// this node as its owner ($20, empty outside cluster mode); an update keeps the owner and, in
+// cluster mode, applies only to this node's own rows (a node whose tasks were taken over
+// while it was cut off cannot overwrite what their new owner writes).
 const std::string upsert_tasks_sql =
   "INSERT INTO tasks (" + task_columns
   + ", owner_node) SELECT DISTINCT ON (id) id, type, description, payload, priority, "
@@ -132,7 +132,7 @@ const std::string upsert_tasks_sql =
     "ON CONFLICT (id) DO UPDATE SET type = excluded.type, idempotency_key = "
     "excluded.idempotency_key, "
   + task_life_updates
-  + " WHERE tasks.owner_node IS NOT DISTINCT FROM excluded.owner_node";
+  + " WHERE $20::text = '' OR tasks.owner_node IS NOT DISTINCT FROM excluded.owner_node";
 
 const std::string upsert_agent_sql =
   "INSERT INTO agents (" + agent_columns
@@ -625,8 +625,10 @@ result<bool> postgres_store::take_finished_task(std::string_view id) {
   return with_connection(*pool_, "cannot take a task over in PostgreSQL",
                          [&](pg_lease& lease) -> result<bool> {
     pqxx::work tx{lease.conn()};
-    auto rows = tx.exec_params("UPDATE tasks SET owner_node = $1 WHERE id = $2"
-                               " AND status IN ('failed', 'dead', 'cancelled') RETURNING id",
+    // Queued at once, so that a second node retrying it meanwhile finds it unfinished.
+    auto rows = tx.exec_params("UPDATE tasks SET owner_node = $1, status = 'queued'"
+                               " WHERE id = $2 AND status IN ('failed', 'dead', 'cancelled')"
+                               " RETURNING id",
                                node_id_, pg_text(id));
     tx.commit();
     return !rows.empty();

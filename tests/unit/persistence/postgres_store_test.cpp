@@ -150,12 +150,30 @@ TEST_F(PostgresStoreTest, ALostNodesTasksAreTakenOverOnceItsLeaseExpired) {
   // A finished task retried on another node becomes that node's.
   EXPECT_FALSE(*(*c)->take_finished_task("t1")) << "t1 is not finished";
   EXPECT_TRUE(*(*c)->take_finished_task("t3"));
+  EXPECT_FALSE(*(*b)->take_finished_task("t3")) << "already being retried by c";
   auto t3 = make_task("t3");
   t3.status = task_status::queued;
   write_batch retry;
   retry.tasks.push_back(t3);
   ASSERT_TRUE((*c)->apply(retry));
   EXPECT_EQ((*(*c)->find_task("t3"))->status, task_status::queued);
+}
+
+TEST_F(PostgresStoreTest, WithClusterModeOffAgainEveryTaskIsWritable) {
+  auto a = postgres_store::open(options(), "a");
+  ASSERT_TRUE(a);
+  write_batch batch;
+  batch.tasks = {make_task("t1")};
+  ASSERT_TRUE((*a)->apply(batch));
+  a->reset();
+  auto plain = postgres_store::open(options());
+  ASSERT_TRUE(plain);
+  auto t1 = make_task("t1");
+  t1.status = task_status::completed;
+  write_batch update;
+  update.tasks.push_back(t1);
+  ASSERT_TRUE((*plain)->apply(update));
+  EXPECT_EQ((*(*plain)->find_task("t1"))->status, task_status::completed);
 }
 
 TEST_F(PostgresStoreTest, NodesStillHeardFromAreNotTakenOverAfterAnOutage) {
