@@ -5,10 +5,14 @@
 
 namespace hive::actors {
 
-remote_reply remote_reply::from(result<agent_record> res) {
+namespace {
+
+/// The reply carrying `res`'s value in `slot`, or its error.
+template <class T>
+remote_reply reply_of(result<T> res, T remote_reply::*slot) {
   remote_reply out;
   if (res) {
-    out.agent = std::move(*res);
+    out.*slot = std::move(*res);
     return out;
   }
   auto err = std::move(res).err();
@@ -19,18 +23,14 @@ remote_reply remote_reply::from(result<agent_record> res) {
   return out;
 }
 
+} // namespace
+
+remote_reply remote_reply::from(result<agent_record> res) {
+  return reply_of(std::move(res), &remote_reply::agent);
+}
+
 remote_reply remote_reply::from(result<task_record> res) {
-  remote_reply out;
-  if (res) {
-    out.task = std::move(*res);
-    return out;
-  }
-  auto err = std::move(res).err();
-  out.ok = false;
-  out.code = static_cast<uint16_t>(err.code);
-  out.message = std::move(err.message);
-  out.field = std::move(err.field);
-  return out;
+  return reply_of(std::move(res), &remote_reply::task);
 }
 
 result<task_record> remote_reply::to_task_result() && {

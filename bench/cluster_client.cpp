@@ -253,13 +253,8 @@ int run_e2e(std::vector<node>& nodes, const options& o) {
   blocking_client ctl{"127.0.0.1", nodes.front().port};
   std::vector<double> lat;
   uint64_t not_completed = 0;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    if (!read_latencies(ctl, lat, not_completed))
-      return 1;
-    if (lat.size() >= static_cast<size_t>(completed))
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
+  if (!read_all_latencies(ctl, completed, lat, not_completed))
+    return 1;
   std::sort(lat.begin(), lat.end());
   uint64_t local = 0, remote = 0;
   for (const auto& n : nodes) {

@@ -230,16 +230,10 @@ int run_e2e(const target& t, const options& o) {
   auto total_secs = seconds_since(start);
   bool drained = static_cast<uint64_t>(finished) >= accepted;
 
-  // The store is written behind the engine; give the last rows a moment to land.
   std::vector<double> lat;
   uint64_t not_completed = 0;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    if (!read_latencies(ctl, lat, not_completed))
-      return 1;
-    if (lat.size() >= static_cast<size_t>(completed))
-      break;
-    std::this_thread::sleep_for(milliseconds{100});
-  }
+  if (!read_all_latencies(ctl, completed, lat, not_completed))
+    return 1;
   std::sort(lat.begin(), lat.end());
   std::sort(post_ms.begin(), post_ms.end());
   auto tasks_per_sec = static_cast<double>(completed) / total_secs;

@@ -16,6 +16,7 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <thread>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -491,6 +492,18 @@ bool read_latencies(blocking_client& ctl, std::vector<double>& out, uint64_t& fa
     if (doc.Size() < 1000)
       return true;
     after = doc[doc.Size() - 1]["id"].GetString();
+  }
+  return true;
+}
+
+bool read_all_latencies(blocking_client& ctl, int64_t completed, std::vector<double>& out,
+                        uint64_t& failed) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    if (!read_latencies(ctl, out, failed))
+      return false;
+    if (out.size() >= static_cast<size_t>(completed))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }
   return true;
 }

@@ -140,5 +140,9 @@ double percentile(const std::vector<double>& sorted, double p);
 /// Latencies (finished_at - created_at, ms) of every completed task, read back page by page
 /// through GET /api/tasks; `failed` counts the tasks that did not complete. False on failure.
 bool read_latencies(blocking_client& ctl, std::vector<double>& out, uint64_t& failed);
+/// read_latencies, again every 100 ms (5 s at most) until it has `completed` of them: the
+/// store is written behind the engine, so the last rows may land a moment late.
+bool read_all_latencies(blocking_client& ctl, int64_t completed, std::vector<double>& out,
+                        uint64_t& failed);
 
 } // namespace hive::bench
