@@ -148,7 +148,6 @@ using await_dep_atom = caf::atom_constant<caf::atom("await_dep")>;
 struct peer_up_msg {
   std::string node_id;
   caf::actor scheduler;
-  uint64_t running = 0; ///< tasks running there (for "least_loaded" placement)
 };
 /// A node was lost: its agents are offline here until it is back.
 struct peer_down_msg {

@@ -4,7 +4,6 @@
 #include <caf/all.hpp>
 
 #include "actors/internal/scheduler_state.hpp"
-#include "runtime/log.hpp"
 
 namespace hive::actors::internal {
 namespace {
@@ -60,24 +59,17 @@ void ask_node(scheduler_actor* self, const std::string& node,
           });
 }
 
-/// A reply promise for a request of another node, delivered from any thread.
-std::function<void(result<agent_record>)> reply_to(scheduler_actor* self,
-                                                   caf::response_promise rp) {
+/// The callback that answers a request of another node (`rp`) with an agent or a task; it
+/// may run on any thread (a store commit's): the answer goes out from the scheduler.
+template <class T>
+std::function<void(result<T>)> reply_to(scheduler_actor* self, caf::response_promise rp) {
   auto me = caf::actor_cast<caf::actor>(self);
-  return [me, rp](result<agent_record> res) {
-    // Possibly on the writer's thread: the answer goes out from the actor.
+  return [me, rp](result<T> res) {
     caf::anon_send(me, deliver_reply_msg{rp, remote_reply::from(std::move(res))});
   };
 }
 
 } // namespace
-
-bool has_peers(const scheduler_state& st) {
-  for (const auto& [id, p] : st.peers)
-    if (p.online)
-      return true;
-  return false;
-}
 
 void note_agent_change(scheduler_state& st, const std::string& agent_id, bool removed) {
   if (st.peers.empty())
@@ -272,7 +264,7 @@ caf::result<remote_reply> on_remote_create(scheduler_actor* self, agent_record& 
       errc::shutting_down, "node " + self->state.ctx->settings.node_id + " is stopping")});
   auto rp = self->make_response_promise();
   spec.node_id = self->state.ctx->settings.node_id;
-  agent_create_msg create{std::move(spec), reply_to(self, rp)};
+  agent_create_msg create{std::move(spec), reply_to<agent_record>(self, rp)};
   on_agent_create(self, create);
   return rp;
 }
@@ -280,14 +272,15 @@ caf::result<remote_reply> on_remote_create(scheduler_actor* self, agent_record& 
 caf::result<remote_reply> on_remote_update(scheduler_actor* self, std::string& id,
                                            wire_patch& patch) {
   auto rp = self->make_response_promise();
-  agent_update_msg update{std::move(id), std::move(patch).to_patch(), reply_to(self, rp)};
+  agent_update_msg update{std::move(id), std::move(patch).to_patch(),
+                          reply_to<agent_record>(self, rp)};
   on_agent_update(self, update);
   return rp;
 }
 
 caf::result<remote_reply> on_remote_delete(scheduler_actor* self, std::string& id) {
   auto rp = self->make_response_promise();
-  auto done = reply_to(self, rp);
+  auto done = reply_to<agent_record>(self, rp);
   agent_delete_msg del{std::move(id), [done](result<unit_t> res) {
                          if (!res)
                            return done(std::move(res).err());
@@ -344,10 +337,7 @@ caf::result<remote_reply> on_remote_cancel(scheduler_actor* self, std::string& i
     return remote_reply::from(
       result<task_record>{make_error(errc::not_found, "no unfinished task with id " + id, "id")});
   auto rp = self->make_response_promise();
-  auto me = caf::actor_cast<caf::actor>(self);
-  cancel_msg cancel{id, [me, rp](result<task_record> res) {
-                      caf::anon_send(me, deliver_reply_msg{rp, remote_reply::from(std::move(res))});
-                    }};
+  cancel_msg cancel{id, reply_to<task_record>(self, rp)};
   on_cancel(self, cancel);
   return rp;
 }

@@ -45,7 +45,7 @@ struct server::impl {
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<actors::engine> core;
-  std::unique_ptr<cluster::node> cluster; ///< cluster mode only; goes before the engine
+  std::unique_ptr<cluster::node> cluster; ///< cluster mode only; leaves once the engine drained
   std::shared_ptr<net::ws_hub> ws;
   std::unique_ptr<net::http_server> http;
   bool stopped = false;
@@ -201,9 +201,9 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
     };
     auto counts = std::make_shared<load_counts>();
     auto* engine = ptr->core.get();
-    std::weak_ptr<net::ws_hub> ws = ptr->ws;
+    std::weak_ptr<net::ws_hub> hub = ptr->ws;
     // The last status the engine answered (asked again at each heartbeat, never waited for).
-    auto probe = [engine, counts, ws] {
+    auto probe = [engine, counts, hub] {
       engine->status([counts](result<actors::hive_status> st) {
         if (st) {
           counts->agents = st->agents_here;
@@ -213,12 +213,11 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
       cluster::node_load load;
       load.agents = counts->agents.load();
       load.running = counts->running.load();
-      if (auto hub = ws.lock())
-        load.websocket_clients = hub->stats().connections_open;
+      if (auto h = hub.lock())
+        load.websocket_clients = h->stats().connections_open;
       return load;
     };
     // Events cross nodes for the WebSocket clients: local ones go out, remote ones come in.
-    std::weak_ptr<net::ws_hub> hub = ptr->ws;
     cluster::node_links links;
     links.scheduler = &engine->scheduler();
     links.store = ptr->db.get();

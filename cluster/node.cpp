@@ -152,7 +152,7 @@ void upsert(node_actor* self, const node_info& info) {
   if (fresh_handle)
     self->monitor(info.handle);
   if (news && st.scheduler && info.scheduler) // its scheduler and ours exchange agents
-    self->send(st.scheduler, actors::peer_up_msg{info.node_id, info.scheduler, info.running});
+    self->send(st.scheduler, actors::peer_up_msg{info.node_id, info.scheduler});
 }
 
 /// A node is lost: its agents are offline here until it is back.
@@ -164,7 +164,7 @@ void mark_offline(node_actor* self, const std::string& id, member& m, const std:
 }
 
 /// Renews this node's lease (every heartbeat) and, every failure timeout, takes over the
-/// unfinished tasks of nodes whose lease expired; both on the keeper's thread.
+/// unfinished tasks of nodes whose lease expired; both on the keeper's threads.
 void keep_leases(node_actor* self, timestamp_ms now) {
   auto& st = self->state;
   auto keeper = st.leases;

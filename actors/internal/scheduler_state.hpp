@@ -131,8 +131,6 @@ void on_agent_down(scheduler_actor* self, caf::down_msg& dm);
 
 // -- scheduler_cluster.cpp: other nodes' agents, placement, tasks taken over -----------------
 
-/// Whether another node is online (then local agent changes are sent out).
-bool has_peers(const scheduler_state& st);
 /// Notes that a local agent changed (or went: `removed`) for the next sync with the others.
 void note_agent_change(scheduler_state& st, const std::string& agent_id, bool removed = false);
 /// Sends the agents changed since the last call to every online node (at each tick).

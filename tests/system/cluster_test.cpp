@@ -98,16 +98,29 @@ protected:
     return out;
   }
 
-  /// Starts n1..n3 and waits until each lists all three online.
-  void start_three() {
-    for (int i = 0; i < 3; ++i) {
-      nodes_.push_back(start_node("n" + std::to_string(i + 1), ports_[static_cast<size_t>(i)]));
+  /// Starts n1..nN (N <= 3) and waits until each lists all of them online.
+  void start_nodes(int count) {
+    std::map<std::string, std::string> all_online;
+    for (int i = 0; i < count; ++i) {
+      auto id = "n" + std::to_string(i + 1);
+      nodes_.push_back(start_node(id, ports_[static_cast<size_t>(i)]));
       ASSERT_TRUE(nodes_.back()->started()) << nodes_.back()->log();
+      all_online[id] = "online";
     }
-    const std::map<std::string, std::string> all_online{
-      {"n1", "online"}, {"n2", "online"}, {"n3", "online"}};
     for (auto& n : nodes_)
       ASSERT_TRUE(eventually([&] { return members(*n) == all_online; })) << n->log();
+  }
+
+  /// How many of `ids` node `on` reads back as completed.
+  size_t completed(hive_process& on, const std::vector<std::string>& ids) {
+    http_client c{"127.0.0.1", on.port()};
+    size_t done = 0;
+    for (const auto& id : ids) {
+      auto r = c.request("GET", "/api/tasks/" + id);
+      if (r.status == 200u && r.body.find("\"status\":\"completed\"") != std::string::npos)
+        ++done;
+    }
+    return done;
   }
 
   /// The nodes that node `on` knows to have WebSocket clients.
@@ -189,7 +202,7 @@ protected:
 };
 
 TEST_F(Cluster, NodesJoinSeeEachOtherLoseOneAndWelcomeItBack) {
-  start_three(); // every node lists the three online
+  start_nodes(3); // every node lists the three online
   const std::map<std::string, std::string> all_online{
     {"n1", "online"}, {"n2", "online"}, {"n3", "online"}};
 
@@ -207,7 +220,7 @@ TEST_F(Cluster, NodesJoinSeeEachOtherLoseOneAndWelcomeItBack) {
 }
 
 TEST_F(Cluster, AgentsLiveOnOneNodeAndTasksRunOnAgentsOfOtherNodes) {
-  start_three();
+  start_nodes(3);
   // Placement: by node id from n1, and least_loaded (n1 has no agent yet, the others one).
   auto on2 = create_agent(*nodes_[0], R"({"name":"on-n2","placement":"n2","max_concurrency":8})");
   auto on3 = create_agent(
@@ -320,7 +333,7 @@ std::string long_training(const std::string& model) {
 }
 
 TEST_F(Cluster, KillingANodeWhileTasksRunLosesNoneAndRunsNoneTwice) {
-  start_three();
+  start_nodes(3);
   for (size_t i = 0; i < 3; ++i)
     for (int k = 0; k < 2; ++k)
       create_agent(*nodes_[i], R"({"name":"w","max_concurrency":4})");
@@ -395,12 +408,7 @@ TEST_F(Cluster, KillingANodeWhileTasksRunLosesNoneAndRunsNoneTwice) {
   // the trainings wait for n2's agent to be back).
   size_t done = 0;
   EXPECT_TRUE(eventually([&] {
-    done = 0;
-    for (const auto& id : acknowledged) {
-      auto r = n1.request("GET", "/api/tasks/" + id);
-      if (r.status == 200u && r.body.find("\"status\":\"completed\"") != std::string::npos)
-        ++done;
-    }
+    done = completed(*nodes_[0], acknowledged);
     return done == acknowledged.size();
   }, 60s)) << done << " of " << acknowledged.size() << " completed\n"
            << nodes_[0]->log() << nodes_[2]->log();
@@ -426,11 +434,7 @@ TEST_F(Cluster, KillingANodeWhileTasksRunLosesNoneAndRunsNoneTwice) {
 }
 
 TEST_F(Cluster, ANodeThatStopsCleanlyLeavesItsQueuedTasksToTheOthers) {
-  nodes_.push_back(start_node("n1", ports_[0]));
-  nodes_.push_back(start_node("n2", ports_[1]));
-  for (auto& n : nodes_)
-    ASSERT_TRUE(n->started()) << n->log();
-  ASSERT_TRUE(eventually([&] { return members(*nodes_[0]).size() == 2; }));
+  start_nodes(2);
   // The only agent is n1's, one task at a time; n2 accepts (owns) the tasks.
   create_agent(*nodes_[0], R"({"name":"single"})");
   ASSERT_TRUE(eventually([&] { return agents(*nodes_[1]).size() == 1; }));
@@ -442,23 +446,14 @@ TEST_F(Cluster, ANodeThatStopsCleanlyLeavesItsQueuedTasksToTheOthers) {
     ids.push_back(parse(r.body)["id"].GetString());
   }
   EXPECT_EQ(nodes_[1]->stop(SIGTERM), 0) << nodes_[1]->log();
-  http_client n1{"127.0.0.1", nodes_[0]->port()};
-  EXPECT_TRUE(eventually([&] {
-    for (const auto& id : ids)
-      if (n1.request("GET", "/api/tasks/" + id).body.find("\"completed\"") == std::string::npos)
-        return false;
-    return true;
-  }, 20s)) << nodes_[0]->log();
+  EXPECT_TRUE(eventually([&] { return completed(*nodes_[0], ids) == ids.size(); }, 20s))
+    << nodes_[0]->log();
   EXPECT_NE(nodes_[0]->log().find("unfinished tasks of lost nodes (n2)"), std::string::npos)
     << nodes_[0]->log();
 }
 
 TEST_F(Cluster, EventsReachWebSocketClientsOnEveryNode) {
-  nodes_.push_back(start_node("n1", ports_[0]));
-  nodes_.push_back(start_node("n2", ports_[1]));
-  for (auto& n : nodes_)
-    ASSERT_TRUE(n->started()) << n->log();
-  ASSERT_TRUE(eventually([&] { return members(*nodes_[1]).size() == 2; }));
+  start_nodes(2);
   ws_client watcher{"127.0.0.1", nodes_[1]->port()};
   ASSERT_TRUE(watcher.ok());
   ASSERT_TRUE(watcher.send(R"({"action":"subscribe","data":{"event_types":["task_completed"]}})"));
@@ -516,10 +511,7 @@ TEST_F(Cluster, NginxInFrontSpreadsRequestsAndCarriesWebSockets) {
       FAIL() << "nginx is not installed (scripts/setup installs nginx-light)";
     GTEST_SKIP() << "nginx is not installed";
   }
-  nodes_.push_back(start_node("n1", ports_[0]));
-  nodes_.push_back(start_node("n2", ports_[1]));
-  for (auto& n : nodes_)
-    ASSERT_TRUE(n->started()) << n->log();
+  start_nodes(2);
   auto proxy_port = free_port();
   std::ofstream{dir_ / "nginx.conf"} << nginx_conf(dir_, proxy_port,
                                                    {nodes_[0]->port(), nodes_[1]->port()});
