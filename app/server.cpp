@@ -226,6 +226,18 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
       if (auto h = hub.lock())
         h->deliver_remote(ev);
     };
+#if HIVE_ENABLE_LUA
+    // Lua scripts live in the shared database: a change on one node is read again on the
+    // others (off the node actor: the store is read on the engine's pool).
+    auto* scripts = ptr->scripts.get();
+    links.script_changed = [engine, scripts](const std::string& name) {
+      engine->run_blocking([scripts, name] {
+        if (auto ok = scripts->reload(name); !ok)
+          runtime::log_warn("script", "cannot read script '" + name + "' again: "
+                                        + ok.err().message);
+      });
+    };
+#endif
     auto node = cluster::node::start(*ptr->sys, cfg.cluster, ptr->http->port(), std::move(links));
     if (!node) {
       ptr->http->stop();
@@ -235,6 +247,9 @@ server::start(const runtime::config& cfg, void (*extra_executors)(actors::execut
     }
     ptr->cluster = std::move(*node);
     ptr->ws->set_forwarder(ptr->cluster->forwarder(), ptr->cluster->listened());
+#if HIVE_ENABLE_LUA
+    ptr->scripts->set_change_observer(ptr->cluster->script_notifier());
+#endif
   }
   return std::unique_ptr<server>{new server(std::move(ptr))};
 }

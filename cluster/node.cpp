@@ -61,6 +61,7 @@ using tick_atom = caf::atom_constant<caf::atom("htick")>;       // local: heartb
 using forward_atom = caf::atom_constant<caf::atom("hfwd")>;     // local: an event to send on
 using flush_atom = caf::atom_constant<caf::atom("hflush")>;     // local: send the batch
 using events_atom = caf::atom_constant<caf::atom("hevents")>;   // a batch from another node
+using script_atom = caf::atom_constant<caf::atom("hscript")>;   // a Lua script changed
 
 constexpr size_t max_waiting_events = 10'000;
 constexpr auto event_batch_delay = std::chrono::milliseconds{5};
@@ -102,6 +103,7 @@ struct node_state {
   std::vector<runtime::cluster_event> outbox; ///< local events waiting for the next flush
   uint64_t events_dropped = 0;
   caf::actor scheduler; ///< this node's
+  std::function<void(const std::string&)> script_changed; ///< another node changed a script
   std::shared_ptr<lease_keeper> leases;
   timestamp_ms last_sweep = 0;
 
@@ -248,9 +250,11 @@ void reconnect(node_actor* self, const node_info& target) {
 caf::behavior node_behavior(node_actor* self, runtime::cluster_config cfg, node_info me,
                             load_probe load, std::shared_ptr<snapshot> view, event_sink sink,
                             caf::io::middleman_actor connector,
-                            std::shared_ptr<lease_keeper> leases) {
+                            std::shared_ptr<lease_keeper> leases,
+                            std::function<void(const std::string&)> script_changed) {
   auto& st = self->state;
   st.scheduler = me.scheduler;
+  st.script_changed = std::move(script_changed);
   st.leases = std::move(leases);
   st.connector = std::move(connector);
   st.remote_events = std::move(sink);
@@ -323,6 +327,17 @@ caf::behavior node_behavior(node_actor* self, runtime::cluster_config cfg, node_
       for (auto& [id, m] : s.members)
         if (m.online && m.info.websocket_clients > 0)
           self->send(m.info.handle, events_atom::value, batch, s.cfg.secret);
+    },
+    [=](script_atom, const std::string& name) { // local: tell the others
+      auto& s = self->state;
+      for (auto& [id, m] : s.members)
+        if (m.online)
+          self->send(m.info.handle, script_atom::value, name, s.cfg.secret);
+    },
+    [=](script_atom, const std::string& name, const std::string& secret) {
+      auto& s = self->state;
+      if (secret == s.cfg.secret && s.script_changed)
+        s.script_changed(name);
     },
     [=](events_atom, std::vector<runtime::cluster_event>& batch, const std::string& secret) {
       auto& s = self->state;
@@ -419,7 +434,8 @@ result<std::unique_ptr<node>> node::start(caf::actor_system& sys,
   auto connector = cfg.tls() ? sys.openssl_manager().actor_handle()
                              : sys.middleman().actor_handle();
   p->actor = sys.spawn(node_behavior, cfg, me, std::move(links.load), p->view,
-                       std::move(links.remote_events), connector, p->leases);
+                       std::move(links.remote_events), connector, p->leases,
+                       std::move(links.script_changed));
   std::unique_ptr<node> out{new node(p)};
 
   auto port = cfg.tls() ? caf::openssl::publish(p->actor, cfg.port, nullptr, true)
@@ -478,6 +494,11 @@ std::function<void(runtime::cluster_event)> node::forwarder() const {
   return [p](runtime::cluster_event ev) {
     caf::anon_send(p->actor, forward_atom::value, std::move(ev));
   };
+}
+
+std::function<void(const std::string&)> node::script_notifier() const {
+  auto p = impl_; // keeps the actor handle; a send to a stopped actor is dropped
+  return [p](const std::string& name) { caf::anon_send(p->actor, script_atom::value, name); };
 }
 
 std::function<bool()> node::listened() const {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "runtime/cluster_view.hpp"
@@ -53,6 +54,9 @@ struct node_links {
   persistence::store* store = nullptr;
   load_probe load;
   event_sink remote_events;
+  /// Another node changed the Lua script of this name (stored in the shared database): read
+  /// it again. Called on the node actor's thread; must not block.
+  std::function<void(const std::string&)> script_changed;
 };
 
 /// How long a node's lease lasts after each renewal: twice the failure timeout, so a node
@@ -88,6 +92,9 @@ public:
   /// forward() as a function that stays safe to call after this node is gone (it then does
   /// nothing useful): for publishers that may outlive it.
   std::function<void(runtime::cluster_event)> forwarder() const;
+  /// A function that tells every online node that the Lua script `name` changed here (they
+  /// read it again from the database); safe to call after this node is gone.
+  std::function<void(const std::string&)> script_notifier() const;
   /// Whether any other online node has WebSocket clients (as of their last heartbeats): when
   /// not, publishers need not encode events for the cluster. Safe after the node is gone.
   std::function<bool()> listened() const;

@@ -595,6 +595,33 @@ result<unit_t> script_catalog::activate(std::shared_ptr<const script> s) {
   return unit;
 }
 
+bool script_catalog::load_stored(const persistence::stored_object& o) {
+  auto types = check_script(o.name, o.body, limits_);
+  if (!types) {
+    runtime::log_warn("script", "stored script '" + o.name + "' does not load: "
+                                  + types.err().message);
+    return false;
+  }
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto s = std::make_shared<script>(script{o.name, o.body, *types, o.updated_at, next_version_++});
+  if (auto ok = activate(s); !ok) {
+    runtime::log_warn("script", "stored script '" + o.name + "' is not active: "
+                                  + ok.err().message);
+    return false;
+  }
+  return true;
+}
+
+bool script_catalog::deactivate(std::string_view name) {
+  auto i = scripts_.find(name);
+  if (i == scripts_.end())
+    return false;
+  for (const auto& type : i->second->task_types)
+    types_.erase(type);
+  scripts_.erase(i);
+  return true;
+}
+
 result<size_t> script_catalog::load_all() {
   auto stored = db_.list_objects(script_kind);
   if (!stored)
@@ -604,25 +631,38 @@ result<size_t> script_catalog::load_all() {
     auto full = db_.find_object(script_kind, entry.name);
     if (!full)
       return full.err();
-    if (!full->has_value())
-      continue;
-    const auto& o = **full;
-    auto types = check_script(o.name, o.body, limits_);
-    if (!types) {
-      runtime::log_warn("script", "stored script '" + o.name + "' does not load: "
-                                    + types.err().message);
-      continue;
-    }
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto s = std::make_shared<script>(script{o.name, o.body, *types, o.updated_at, next_version_++});
-    if (auto ok = activate(s); !ok) {
-      runtime::log_warn("script", "stored script '" + o.name + "' is not active: "
-                                    + ok.err().message);
-      continue;
-    }
-    ++loaded;
+    if (full->has_value() && load_stored(**full))
+      ++loaded;
   }
   return loaded;
+}
+
+void script_catalog::set_change_observer(std::function<void(const std::string&)> fn) {
+  std::lock_guard<std::mutex> guard{observer_mtx_};
+  changed_ = std::move(fn);
+}
+
+void script_catalog::notify(const std::string& name) const {
+  std::function<void(const std::string&)> fn;
+  {
+    std::lock_guard<std::mutex> guard{observer_mtx_};
+    fn = changed_;
+  }
+  if (fn)
+    fn(name);
+}
+
+result<bool> script_catalog::reload(const std::string& name) {
+  std::lock_guard<std::mutex> writing{write_mtx_};
+  auto found = db_.find_object(script_kind, name);
+  if (!found)
+    return found.err();
+  if (!found->has_value()) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    deactivate(name);
+    return false;
+  }
+  return load_stored(**found);
 }
 
 result<std::pair<script, bool>> script_catalog::put(const std::string& name,
@@ -647,10 +687,13 @@ result<std::pair<script, bool>> script_catalog::put(const std::string& name,
   persistence::stored_object o{std::string{script_kind}, name, source, types_meta(*types), now};
   if (auto ok = db_.put_object(o); !ok)
     return ok.err();
-  std::lock_guard<std::mutex> guard{mtx_};
-  s->version = next_version_++;
-  if (auto ok = activate(s); !ok)
-    return ok.err(); // cannot happen: writers are serialised and it was checked
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    s->version = next_version_++;
+    if (auto ok = activate(s); !ok)
+      return ok.err(); // cannot happen: writers are serialised and it was checked
+  }
+  notify(name);
   return std::make_pair(*s, created);
 }
 
@@ -659,14 +702,14 @@ result<bool> script_catalog::remove(const std::string& name) {
   auto gone = db_.delete_object(script_kind, name);
   if (!gone)
     return gone;
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (auto i = scripts_.find(name); i != scripts_.end()) {
-    for (const auto& type : i->second->task_types)
-      types_.erase(type);
-    scripts_.erase(i);
-    return true;
+  bool was_active = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    was_active = deactivate(name);
   }
-  return *gone;
+  if (was_active || *gone)
+    notify(name);
+  return was_active || *gone;
 }
 
 std::vector<script> script_catalog::list() const {

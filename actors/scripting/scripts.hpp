@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,13 @@ public:
   result<std::pair<script, bool>> put(const std::string& name, const std::string& source);
   /// Whether there was such a script.
   result<bool> remove(const std::string& name);
+  /// Reads one script again from the store (another node of a cluster changed it): activates
+  /// the stored version, or drops the script when the store has none. Answers whether it is
+  /// active now.
+  result<bool> reload(const std::string& name);
+  /// Called with a script's name after each put or remove here (cluster mode: to tell the
+  /// other nodes). Runs on the caller's thread and must not block; may be set while serving.
+  void set_change_observer(std::function<void(const std::string&)> fn);
   std::vector<script> list() const; ///< by name
   std::optional<script> get(std::string_view name) const;
 
@@ -64,6 +72,10 @@ private:
   result<unit_t> check_activation(const script& s) const;
   /// Makes `s` active (under mtx_): its types replace those of its previous version.
   result<unit_t> activate(std::shared_ptr<const script> s);
+  /// Checks and activates a stored script (load_all, reload); logs why when it cannot.
+  bool load_stored(const persistence::stored_object& o);
+  /// Drops a script and its types (under mtx_); whether it was there.
+  bool deactivate(std::string_view name);
 
   persistence::store& db_;
   const executor_registry& builtins_;
@@ -73,6 +85,11 @@ private:
   uint64_t next_version_ = 1;
   std::map<std::string, std::shared_ptr<const script>, std::less<>> scripts_;
   std::map<std::string, std::shared_ptr<const executor>, std::less<>> types_;
+  /// Tells the observer (if any) that `name` changed.
+  void notify(const std::string& name) const;
+
+  mutable std::mutex observer_mtx_;
+  std::function<void(const std::string&)> changed_; ///< under observer_mtx_
 };
 
 } // namespace hive::actors::scripting

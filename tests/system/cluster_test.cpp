@@ -452,6 +452,32 @@ TEST_F(Cluster, ANodeThatStopsCleanlyLeavesItsQueuedTasksToTheOthers) {
     << nodes_[0]->log();
 }
 
+TEST_F(Cluster, ALuaScriptUploadedToOneNodeServesTasksOnEveryNode) {
+  start_nodes(2);
+  http_client n1{"127.0.0.1", nodes_[0]->port()}, n2{"127.0.0.1", nodes_[1]->port()};
+  auto uploaded = n1.request(
+    "POST", "/api/scripts",
+    R"js({"name":"shout","source":"hive.task_type('shout', function(task, ctx) return { text = string.upper(task.payload.text) } end)"})js",
+    json_);
+  if (uploaded.status == 404u)
+    GTEST_SKIP() << "built without Lua";
+  ASSERT_EQ(uploaded.status, 201u) << uploaded.body;
+  create_agent(*nodes_[1], R"({"name":"w"})");
+  // n2 reads the script again from the shared database once n1 tells it.
+  std::string id;
+  ASSERT_TRUE(eventually([&] {
+    auto r = n2.request("POST", "/api/tasks", R"({"type":"shout","payload":{"text":"hi"}})", json_);
+    if (r.status == 201u)
+      id = parse(r.body)["id"].GetString();
+    return r.status == 201u;
+  })) << nodes_[1]->log();
+  EXPECT_TRUE(eventually([&] { return completed(*nodes_[1], {id}) == 1; })) << nodes_[1]->log();
+  EXPECT_NE(n2.request("GET", "/api/tasks/" + id).body.find("\"HI\""), std::string::npos);
+  // Deleted on n1, it is gone on n2 too.
+  EXPECT_EQ(n1.request("DELETE", "/api/scripts/shout").status, 204u);
+  EXPECT_TRUE(eventually([&] { return n2.request("GET", "/api/scripts/shout").status == 404u; }));
+}
+
 TEST_F(Cluster, EventsReachWebSocketClientsOnEveryNode) {
   start_nodes(2);
   ws_client watcher{"127.0.0.1", nodes_[1]->port()};
